@@ -1,0 +1,375 @@
+//! The sickness-benefit case (sygedagpengesag) at intake: identifiers and the validated intake.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::Invalid;
+
+/// A case's identifier: a UUIDv7, so identifiers sort by creation time (keyset pagination).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CaseId(Uuid);
+
+impl CaseId {
+    /// A new identifier; `unix_ms` is the creation instant (the domain reads no clock).
+    pub fn new(unix_ms: u64, random: u128) -> Self {
+        // UUIDv7 layout: 48-bit timestamp, version 7, variant 10, the rest random.
+        let ms = u128::from(unix_ms) & ((1 << 48) - 1);
+        let rand_a = (random >> 64) & 0x0fff;
+        let rand_b = random & ((1 << 62) - 1);
+        let raw = (ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b;
+        Self(Uuid::from_u128(raw))
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl FromStr for CaseId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(Self)
+    }
+}
+
+/// A Danish municipality code (kommunekode): three digits, 101 (København) to 860 (Hjørring).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MunicipalityCode(String);
+
+impl MunicipalityCode {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let ok = raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_digit());
+        match raw.parse::<u16>() {
+            Ok(n) if ok && (101..=860).contains(&n) => Ok(Self(raw.to_owned())),
+            _ => Err("must be a three-digit Danish municipality code between 101 and 860"),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MunicipalityCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The citizen's attachment to the labour market at the first sick day (borgertype).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmploymentStatus {
+    /// Lønmodtager: the employer period applies.
+    Employed,
+    /// Forsikret ledig: member of an unemployment insurance fund (a-kasse).
+    UnemployedInsured,
+    /// Any other group (kontanthjælp, fleksjob, selvstændig, ...).
+    Other,
+}
+
+impl EmploymentStatus {
+    pub const ALL: [Self; 3] = [Self::Employed, Self::UnemployedInsured, Self::Other];
+
+    /// The stable name used in storage and events.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Employed => "employed",
+            Self::UnemployedInsured => "unemployed_insured",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn from_str_opt(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Where a case is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    Open,
+    Closed,
+}
+
+impl CaseState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn from_str_opt(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(Self::Open),
+            "closed" => Some(Self::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// An opaque reference to an organisation (employer) or a citizen in the caller's own system.
+///
+/// Up to 64 printable ASCII characters. Something shaped like a CPR number is refused: a CPR
+/// number is personal data and has its own, protected path into kia.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ExternalReference(String);
+
+impl ExternalReference {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        if raw.is_empty() {
+            return Err("is required");
+        }
+        if raw.len() > Self::MAX_LEN {
+            return Err("must be at most 64 characters");
+        }
+        if !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("must be printable ASCII without spaces");
+        }
+        if looks_like_cpr(raw) {
+            return Err("looks like a CPR number; use an opaque reference instead");
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Ten digits, optionally `DDMMYY-SSSS`, whose first six digits form a day and month.
+pub fn looks_like_cpr(raw: &str) -> bool {
+    let digits: String = raw.chars().filter(|c| *c != '-').collect();
+    let shape_ok = match raw.len() {
+        10 => raw.bytes().all(|b| b.is_ascii_digit()),
+        11 => raw.as_bytes()[6] == b'-' && digits.len() == 10,
+        _ => false,
+    };
+    if !shape_ok || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let day: u32 = digits[0..2].parse().unwrap_or(0);
+    let month: u32 = digits[2..4].parse().unwrap_or(0);
+    (1..=31).contains(&day) && (1..=12).contains(&month)
+}
+
+/// Parses an ISO 8601 calendar date, "YYYY-MM-DD".
+pub fn parse_date(raw: &str) -> Result<NaiveDate, &'static str> {
+    if raw.is_empty() {
+        return Err("is required");
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| "must be a date as YYYY-MM-DD")
+}
+
+/// The facts given at intake, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseIntake {
+    pub municipality: MunicipalityCode,
+    /// Første sygedag (D0).
+    pub first_sick_day: NaiveDate,
+    pub employment_status: EmploymentStatus,
+    pub employer_reference: Option<ExternalReference>,
+    pub citizen_reference: ExternalReference,
+}
+
+/// The raw intake as a caller sent it, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct RawIntake<'a> {
+    pub municipality_code: &'a str,
+    pub first_sick_day: &'a str,
+    pub employment_status: Option<EmploymentStatus>,
+    pub employer_reference: &'a str,
+    pub citizen_reference: &'a str,
+}
+
+impl CaseIntake {
+    /// Validates an intake as of `today`; field names are prefixed with `prefix` (e.g. `case.`).
+    pub fn parse(raw: &RawIntake<'_>, today: NaiveDate, prefix: &str) -> Result<Self, Invalid> {
+        let mut invalid = Invalid::default();
+        let field = |name: &str| format!("{prefix}{name}");
+
+        let municipality = MunicipalityCode::parse(raw.municipality_code)
+            .map_err(|e| invalid.push(field("municipality_code"), e))
+            .ok();
+        let first_sick_day = match parse_date(raw.first_sick_day) {
+            Ok(d) if d > today => {
+                invalid.push(field("first_sick_day"), "must not be after today");
+                None
+            }
+            Ok(d) => Some(d),
+            Err(e) => {
+                invalid.push(field("first_sick_day"), e);
+                None
+            }
+        };
+        if raw.employment_status.is_none() {
+            invalid.push(field("employment_status"), "is required");
+        }
+        let employer_reference = match (raw.employment_status, raw.employer_reference) {
+            (Some(EmploymentStatus::Employed), "") => {
+                invalid.push(field("employer_reference"), "is required when employed");
+                None
+            }
+            (_, "") => None,
+            (_, r) => ExternalReference::parse(r)
+                .map_err(|e| invalid.push(field("employer_reference"), e))
+                .ok(),
+        };
+        let citizen_reference = ExternalReference::parse(raw.citizen_reference)
+            .map_err(|e| invalid.push(field("citizen_reference"), e))
+            .ok();
+
+        match (
+            municipality,
+            first_sick_day,
+            raw.employment_status,
+            citizen_reference,
+        ) {
+            (Some(municipality), Some(first_sick_day), Some(employment_status), Some(citizen))
+                if invalid.is_empty() =>
+            {
+                Ok(Self {
+                    municipality,
+                    first_sick_day,
+                    employment_status,
+                    employer_reference,
+                    citizen_reference: citizen,
+                })
+            }
+            _ => Err(invalid),
+        }
+    }
+}
+
+/// A case as kia keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: CaseId,
+    pub intake: CaseIntake,
+    pub state: CaseState,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Bumped by every change (optimistic concurrency, AIP-154).
+    pub version: i64,
+}
+
+impl Case {
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.version)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+    }
+
+    fn raw<'a>() -> RawIntake<'a> {
+        RawIntake {
+            municipality_code: "630",
+            first_sick_day: "2026-10-01",
+            employment_status: Some(EmploymentStatus::Employed),
+            employer_reference: "CVR-12345678",
+            citizen_reference: "vejle-lene-1",
+        }
+    }
+
+    #[test]
+    fn a_valid_intake_parses() {
+        let intake = CaseIntake::parse(&raw(), today(), "case.").unwrap();
+        assert_eq!(intake.municipality.as_str(), "630");
+        assert_eq!(
+            intake.first_sick_day,
+            NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()
+        );
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let bad = RawIntake {
+            municipality_code: "99",
+            first_sick_day: "2026-13-01",
+            employment_status: None,
+            employer_reference: "",
+            citizen_reference: "",
+        };
+        let err = CaseIntake::parse(&bad, today(), "case.").unwrap_err();
+        let fields: Vec<&str> = err.0.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "case.municipality_code",
+                "case.first_sick_day",
+                "case.employment_status",
+                "case.citizen_reference"
+            ]
+        );
+    }
+
+    #[test]
+    fn employer_reference_is_required_only_when_employed() {
+        let mut r = raw();
+        r.employer_reference = "";
+        let err = CaseIntake::parse(&r, today(), "").unwrap_err();
+        assert_eq!(err.0[0].field, "employer_reference");
+        r.employment_status = Some(EmploymentStatus::UnemployedInsured);
+        assert!(CaseIntake::parse(&r, today(), "").is_ok());
+    }
+
+    #[test]
+    fn a_first_sick_day_in_the_future_is_refused() {
+        let mut r = raw();
+        r.first_sick_day = "2026-11-23";
+        let err = CaseIntake::parse(&r, today(), "").unwrap_err();
+        assert_eq!(err.0[0].field, "first_sick_day");
+    }
+
+    #[test]
+    fn a_cpr_number_is_never_accepted_as_a_reference_nor_echoed() {
+        for cpr in ["0101701234", "010170-1234"] {
+            let mut r = raw();
+            r.citizen_reference = cpr;
+            let err = CaseIntake::parse(&r, today(), "").unwrap_err();
+            assert_eq!(err.0[0].field, "citizen_reference");
+            assert!(!err.to_string().contains(cpr));
+        }
+        assert!(!looks_like_cpr("4401701234"), "day 44 is no CPR date");
+        assert!(!looks_like_cpr("CVR-12345678"));
+    }
+
+    #[test]
+    fn municipality_codes_are_three_digits_in_range() {
+        assert!(MunicipalityCode::parse("101").is_ok());
+        assert!(MunicipalityCode::parse("860").is_ok());
+        for bad in ["100", "861", "6300", "63a", "", "+63"] {
+            assert!(MunicipalityCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn case_ids_sort_by_creation_time_and_round_trip() {
+        let a = CaseId::new(1_700_000_000_000, u128::MAX);
+        let b = CaseId::new(1_700_000_000_001, 0);
+        assert!(a < b);
+        assert_eq!(a.as_uuid().get_version_num(), 7);
+        assert_eq!(a.to_string().parse::<CaseId>().unwrap(), a);
+    }
+}

@@ -1,0 +1,214 @@
+//! kia-store: persistence behind one trait, with an embedded SQLite backend (the default) and a
+//! PostgreSQL backend (production and scale-out). Both pass the same conformance suite
+//! (`tests/conformance.rs`).
+//!
+//! Every change appends its domain event to the event log in the same transaction.
+
+mod error;
+mod postgres;
+mod sqlite;
+pub mod testing;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kia_domain::case::{Case, CaseId, CaseState, MunicipalityCode};
+use serde::{Deserialize, Serialize};
+
+pub use error::StoreError;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An AIP-155 request id, scoped to the caller and method that used it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// Who used the key for what, e.g. `org:jc-630/CreateCase`.
+    pub scope: String,
+    pub request_id: String,
+    /// A digest of the request's parameters: the same key with another digest is refused.
+    pub fingerprint: String,
+}
+
+/// The result of an idempotent create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created<T> {
+    /// Created now.
+    New(T),
+    /// The request id was seen before with the same parameters: the first result.
+    Replayed(T),
+}
+
+impl<T> Created<T> {
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::New(t) | Self::Replayed(t) => t,
+        }
+    }
+}
+
+/// Which cases to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseFilter {
+    pub municipality: Option<MunicipalityCode>,
+    pub state: Option<CaseState>,
+}
+
+/// One entry of the event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    /// Grows with every append; a reader resumes after the last position it saw.
+    pub position: i64,
+    pub stream_type: String,
+    pub stream_id: String,
+    pub event_type: String,
+    pub municipality: Option<String>,
+    pub payload: serde_json::Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// An event to append, in the same transaction as the change it records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub stream_type: &'static str,
+    pub stream_id: String,
+    pub event_type: &'static str,
+    pub municipality: Option<String>,
+    pub payload: serde_json::Value,
+}
+
+impl NewEvent {
+    pub fn case_opened(case: &Case) -> Self {
+        Self {
+            stream_type: "case",
+            stream_id: case.id.to_string(),
+            event_type: "case.opened",
+            municipality: Some(case.intake.municipality.to_string()),
+            // No citizen reference in events: watchers and the alert engine need none.
+            payload: serde_json::json!({
+                "first_sick_day": case.intake.first_sick_day,
+                "employment_status": case.intake.employment_status.as_str(),
+            }),
+        }
+    }
+}
+
+/// Pool and timeout settings for either backend.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Largest number of connections (the read pool on SQLite).
+    pub max_connections: u32,
+    /// How long a call waits for a free connection.
+    pub acquire_timeout: Duration,
+    /// Longest a single statement may run (PostgreSQL `statement_timeout`; SQLite busy timeout).
+    pub statement_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// kia's storage. Implemented by [`SqliteStore`] and [`PostgresStore`].
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// The backend's name, for logs and metrics: `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Applies pending migrations. Safe to call from several replicas at once.
+    async fn migrate(&self) -> StoreResult<()>;
+
+    /// Stores a new case and its `case.opened` event; with a key, a retry returns the first case.
+    async fn create_case(
+        &self,
+        case: &Case,
+        key: Option<&IdempotencyKey>,
+    ) -> StoreResult<Created<Case>>;
+
+    async fn get_case(&self, id: CaseId) -> StoreResult<Option<Case>>;
+
+    /// Up to `limit` cases after `after` in id (= creation) order.
+    async fn list_cases(
+        &self,
+        filter: &CaseFilter,
+        after: Option<CaseId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Case>>;
+
+    /// Open cases per municipality (for the open-cases gauge).
+    async fn open_cases_by_municipality(&self) -> StoreResult<Vec<(String, i64)>>;
+
+    /// Up to `limit` events with a position greater than `after`, in position order.
+    async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<StoredEvent>>;
+
+    /// Flushes and closes: checkpoints the SQLite WAL, closes the pools.
+    async fn close(&self);
+}
+
+/// Opens the store a database URL names: `sqlite://PATH` or `postgres://...`.
+pub async fn open(url: &str, options: &StoreOptions) -> StoreResult<std::sync::Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(PostgresStore::connect(url, options)?))
+    } else if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(SqliteStore::open(url, options).await?))
+    } else {
+        Err(StoreError::Other(
+            "database URL must start with sqlite: or postgres://".to_owned(),
+        ))
+    }
+}
+
+/// Reads a stored timestamp written as RFC 3339 (SQLite keeps timestamps as text).
+fn parse_ts(raw: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::corrupt(format!("timestamp {raw:?}: {e}")))
+}
+
+/// The columns of a stored case, as either backend reads them.
+struct CaseRow {
+    id: String,
+    municipality: String,
+    first_sick_day: chrono::NaiveDate,
+    employment_status: String,
+    employer_reference: Option<String>,
+    citizen_reference: String,
+    state: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+}
+
+impl CaseRow {
+    fn into_case(self) -> StoreResult<Case> {
+        use kia_domain::case::{CaseIntake, EmploymentStatus, ExternalReference};
+        let bad = |what: &str| StoreError::corrupt(format!("case {}: {what}", self.id));
+        let reference = |r: &str| ExternalReference::parse(r).map_err(&bad);
+        Ok(Case {
+            id: self.id.parse().map_err(|_| bad("id"))?,
+            intake: CaseIntake {
+                municipality: MunicipalityCode::parse(&self.municipality).map_err(bad)?,
+                first_sick_day: self.first_sick_day,
+                employment_status: EmploymentStatus::from_str_opt(&self.employment_status)
+                    .ok_or_else(|| bad("employment_status"))?,
+                employer_reference: self
+                    .employer_reference
+                    .as_deref()
+                    .map(reference)
+                    .transpose()?,
+                citizen_reference: reference(&self.citizen_reference)?,
+            },
+            state: CaseState::from_str_opt(&self.state).ok_or_else(|| bad("state"))?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        })
+    }
+}

@@ -1,0 +1,256 @@
+//! The PostgreSQL backend: production and scale-out, any number of replicas on one database.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use kia_domain::case::{Case, CaseId};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, Transaction};
+
+use crate::{
+    CaseFilter, CaseRow, Created, IdempotencyKey, NewEvent, Store, StoreError, StoreOptions,
+    StoreResult, StoredEvent,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The advisory-lock key that orders event appends (see `append`). "kia-evts" in ASCII.
+const EVENT_LOG_LOCK: i64 = 0x6b69_612d_6576_7473;
+
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Builds the pool without connecting: the daemon starts, reports NOT_SERVING, and connects
+    /// (and migrates) as soon as the database answers.
+    pub fn connect(url: &str, options: &StoreOptions) -> StoreResult<Self> {
+        let timeout_ms = options.statement_timeout.as_millis().to_string();
+        let connect = PgConnectOptions::from_str(url)?
+            .application_name("kia")
+            .options([("statement_timeout", timeout_ms.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_lazy_with(connect);
+        Ok(Self { pool })
+    }
+}
+
+fn case_row(row: &PgRow) -> StoreResult<Case> {
+    let id: uuid::Uuid = row.try_get("id")?;
+    CaseRow {
+        id: id.to_string(),
+        municipality: row.try_get("municipality")?,
+        first_sick_day: row.try_get("first_sick_day")?,
+        employment_status: row.try_get("employment_status")?,
+        employer_reference: row.try_get("employer_reference")?,
+        citizen_reference: row.try_get("citizen_reference")?,
+        state: row.try_get("state")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        version: row.try_get("version")?,
+    }
+    .into_case()
+}
+
+/// Appends events as the last step of a transaction.
+///
+/// The trap: a sequence hands out positions at insert time, but transactions commit in any
+/// order, so a reader that saw position 11 may later miss position 10 committed after it. The
+/// transaction-scoped advisory lock, held from drawing the position until commit, makes positions
+/// become visible strictly in order. Appends are the only serialized step, and they come last.
+async fn append(tx: &mut Transaction<'_, Postgres>, events: &[NewEvent]) -> StoreResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(EVENT_LOG_LOCK)
+        .execute(&mut **tx)
+        .await?;
+    for event in events {
+        sqlx::query(
+            "INSERT INTO events (stream_type, stream_id, event_type, municipality, payload, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(event.stream_type)
+        .bind(&event.stream_id)
+        .bind(event.event_type)
+        .bind(&event.municipality)
+        .bind(sqlx::types::Json(&event.payload))
+        .bind(Utc::now())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn replayed(
+    tx: &mut Transaction<'_, Postgres>,
+    key: &IdempotencyKey,
+) -> StoreResult<Option<uuid::Uuid>> {
+    let row = sqlx::query(
+        "SELECT fingerprint, resource_id FROM idempotency_keys WHERE scope = $1 AND request_id = $2",
+    )
+    .bind(&key.scope)
+    .bind(&key.request_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match row {
+        None => Ok(None),
+        Some(row) if row.try_get::<String, _>("fingerprint")? == key.fingerprint => {
+            let id: String = row.try_get("resource_id")?;
+            Ok(Some(id.parse().map_err(StoreError::corrupt)?))
+        }
+        Some(_) => Err(StoreError::IdempotencyMismatch),
+    }
+}
+
+impl PostgresStore {
+    async fn try_create_case(
+        &self,
+        case: &Case,
+        key: Option<&IdempotencyKey>,
+    ) -> StoreResult<Created<Case>> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(key) = key {
+            if let Some(existing) = replayed(&mut tx, key).await? {
+                let row = sqlx::query("SELECT * FROM cases WHERE id = $1")
+                    .bind(existing)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                return Ok(Created::Replayed(case_row(&row)?));
+            }
+            // Claim the key first: a concurrent retry with the same key waits here, then fails
+            // with a unique violation and reads the winner's case.
+            sqlx::query(
+                "INSERT INTO idempotency_keys (scope, request_id, fingerprint, resource_id, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&key.scope)
+            .bind(&key.request_id)
+            .bind(&key.fingerprint)
+            .bind(case.id.to_string())
+            .bind(case.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let intake = &case.intake;
+        sqlx::query(
+            "INSERT INTO cases (id, municipality, first_sick_day, employment_status,
+                employer_reference, citizen_reference, state, created_at, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(case.id.as_uuid())
+        .bind(intake.municipality.as_str())
+        .bind(intake.first_sick_day)
+        .bind(intake.employment_status.as_str())
+        .bind(intake.employer_reference.as_ref().map(|r| r.as_str()))
+        .bind(intake.citizen_reference.as_str())
+        .bind(case.state.as_str())
+        .bind(case.created_at)
+        .bind(case.updated_at)
+        .bind(case.version)
+        .execute(&mut *tx)
+        .await?;
+        append(&mut tx, &[NewEvent::case_opened(case)]).await?;
+        tx.commit().await?;
+        Ok(Created::New(case.clone()))
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        // sqlx takes an advisory lock, so replicas starting together migrate once.
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_case(
+        &self,
+        case: &Case,
+        key: Option<&IdempotencyKey>,
+    ) -> StoreResult<Created<Case>> {
+        match self.try_create_case(case, key).await {
+            // Lost a race on the same request id: the winner's case is the answer.
+            Err(StoreError::Conflict(_)) if key.is_some() => self.try_create_case(case, key).await,
+            other => other,
+        }
+    }
+
+    async fn get_case(&self, id: CaseId) -> StoreResult<Option<Case>> {
+        let row = sqlx::query("SELECT * FROM cases WHERE id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(case_row).transpose()
+    }
+
+    async fn list_cases(
+        &self,
+        filter: &CaseFilter,
+        after: Option<CaseId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Case>> {
+        let rows = sqlx::query(
+            "SELECT * FROM cases
+             WHERE ($1::text IS NULL OR municipality = $1)
+               AND ($2::text IS NULL OR state = $2)
+               AND ($3::uuid IS NULL OR id > $3)
+             ORDER BY id
+             LIMIT $4",
+        )
+        .bind(filter.municipality.as_ref().map(|m| m.as_str()))
+        .bind(filter.state.map(|s| s.as_str()))
+        .bind(after.map(|id| id.as_uuid()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(case_row).collect()
+    }
+
+    async fn open_cases_by_municipality(&self) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT municipality, COUNT(*) AS n FROM cases WHERE state = 'open'
+             GROUP BY municipality ORDER BY municipality",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("municipality")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<StoredEvent>> {
+        let rows = sqlx::query(
+            "SELECT position, stream_type, stream_id, event_type, municipality, payload, recorded_at
+             FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let payload: sqlx::types::Json<serde_json::Value> = row.try_get("payload")?;
+                Ok(StoredEvent {
+                    position: row.try_get("position")?,
+                    stream_type: row.try_get("stream_type")?,
+                    stream_id: row.try_get("stream_id")?,
+                    event_type: row.try_get("event_type")?,
+                    municipality: row.try_get("municipality")?,
+                    payload: payload.0,
+                    recorded_at: row.try_get("recorded_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

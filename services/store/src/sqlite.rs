@@ -1,0 +1,248 @@
+//! The embedded SQLite backend: one file in the data directory, WAL with durable commits
+//! (`synchronous=FULL`), one write connection (SQLite has one writer) and a pool of readers.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{SecondsFormat, Utc};
+use kia_domain::case::{Case, CaseId};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::{
+    CaseFilter, CaseRow, Created, IdempotencyKey, NewEvent, Store, StoreError, StoreOptions,
+    StoreResult, StoredEvent, parse_ts,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+}
+
+fn ts(t: chrono::DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file a `sqlite:` URL names.
+    pub async fn open(url: &str, options: &StoreOptions) -> StoreResult<Self> {
+        let base = SqliteConnectOptions::from_str(url)?
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(options.statement_timeout);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(base.clone().create_if_missing(true))
+            .await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(base.read_only(true))
+            .await?;
+        Ok(Self { writer, readers })
+    }
+}
+
+fn case_row(row: &SqliteRow) -> StoreResult<Case> {
+    CaseRow {
+        id: row.try_get("id")?,
+        municipality: row.try_get("municipality")?,
+        first_sick_day: row.try_get("first_sick_day")?,
+        employment_status: row.try_get("employment_status")?,
+        employer_reference: row.try_get("employer_reference")?,
+        citizen_reference: row.try_get("citizen_reference")?,
+        state: row.try_get("state")?,
+        created_at: parse_ts(row.try_get("created_at")?)?,
+        updated_at: parse_ts(row.try_get("updated_at")?)?,
+        version: row.try_get("version")?,
+    }
+    .into_case()
+}
+
+async fn append(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO events (stream_type, stream_id, event_type, municipality, payload, recorded_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(event.stream_type)
+    .bind(&event.stream_id)
+    .bind(event.event_type)
+    .bind(&event.municipality)
+    .bind(event.payload.to_string())
+    .bind(ts(Utc::now()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The resource a request id already produced, if any; refuses a key reused with other parameters.
+async fn replayed(
+    tx: &mut Transaction<'_, Sqlite>,
+    key: &IdempotencyKey,
+) -> StoreResult<Option<String>> {
+    let row = sqlx::query(
+        "SELECT fingerprint, resource_id FROM idempotency_keys WHERE scope = ? AND request_id = ?",
+    )
+    .bind(&key.scope)
+    .bind(&key.request_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match row {
+        None => Ok(None),
+        Some(row) if row.try_get::<String, _>("fingerprint")? == key.fingerprint => {
+            Ok(Some(row.try_get("resource_id")?))
+        }
+        Some(_) => Err(StoreError::IdempotencyMismatch),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn create_case(
+        &self,
+        case: &Case,
+        key: Option<&IdempotencyKey>,
+    ) -> StoreResult<Created<Case>> {
+        let mut tx = self.writer.begin().await?;
+        if let Some(key) = key
+            && let Some(existing) = replayed(&mut tx, key).await?
+        {
+            let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
+                .bind(&existing)
+                .fetch_one(&mut *tx)
+                .await?;
+            return Ok(Created::Replayed(case_row(&row)?));
+        }
+        let intake = &case.intake;
+        sqlx::query(
+            "INSERT INTO cases (id, municipality, first_sick_day, employment_status,
+                employer_reference, citizen_reference, state, created_at, updated_at, version)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(case.id.to_string())
+        .bind(intake.municipality.as_str())
+        .bind(intake.first_sick_day)
+        .bind(intake.employment_status.as_str())
+        .bind(intake.employer_reference.as_ref().map(|r| r.as_str()))
+        .bind(intake.citizen_reference.as_str())
+        .bind(case.state.as_str())
+        .bind(ts(case.created_at))
+        .bind(ts(case.updated_at))
+        .bind(case.version)
+        .execute(&mut *tx)
+        .await?;
+        append(&mut tx, &NewEvent::case_opened(case)).await?;
+        if let Some(key) = key {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (scope, request_id, fingerprint, resource_id, created_at)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&key.scope)
+            .bind(&key.request_id)
+            .bind(&key.fingerprint)
+            .bind(case.id.to_string())
+            .bind(ts(case.created_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Created::New(case.clone()))
+    }
+
+    async fn get_case(&self, id: CaseId) -> StoreResult<Option<Case>> {
+        let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.readers)
+            .await?;
+        row.as_ref().map(case_row).transpose()
+    }
+
+    async fn list_cases(
+        &self,
+        filter: &CaseFilter,
+        after: Option<CaseId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Case>> {
+        let rows = sqlx::query(
+            "SELECT * FROM cases
+             WHERE (?1 IS NULL OR municipality = ?1)
+               AND (?2 IS NULL OR state = ?2)
+               AND (?3 IS NULL OR id > ?3)
+             ORDER BY id
+             LIMIT ?4",
+        )
+        .bind(filter.municipality.as_ref().map(|m| m.as_str()))
+        .bind(filter.state.map(|s| s.as_str()))
+        .bind(after.map(|id| id.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(case_row).collect()
+    }
+
+    async fn open_cases_by_municipality(&self) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT municipality, COUNT(*) AS n FROM cases WHERE state = 'open'
+             GROUP BY municipality ORDER BY municipality",
+        )
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("municipality")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<StoredEvent>> {
+        let rows = sqlx::query(
+            "SELECT position, stream_type, stream_id, event_type, municipality, payload, recorded_at
+             FROM events WHERE position > ? ORDER BY position LIMIT ?",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let payload: String = row.try_get("payload")?;
+                Ok(StoredEvent {
+                    position: row.try_get("position")?,
+                    stream_type: row.try_get("stream_type")?,
+                    stream_id: row.try_get("stream_id")?,
+                    event_type: row.try_get("event_type")?,
+                    municipality: row.try_get("municipality")?,
+                    payload: serde_json::from_str(&payload).map_err(StoreError::corrupt)?,
+                    recorded_at: parse_ts(row.try_get("recorded_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn close(&self) {
+        self.readers.close().await;
+        // Fold the WAL back into the database file so a copy of the file alone is complete.
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await
+        {
+            tracing::warn!(error = %err, "wal checkpoint at shutdown failed");
+        }
+        self.writer.close().await;
+    }
+}

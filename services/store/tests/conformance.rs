@@ -1,0 +1,269 @@
+//! The store conformance suite: every test runs against SQLite and against PostgreSQL, so the
+//! two backends cannot drift apart.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use kia_domain::case::{
+    Case, CaseId, CaseIntake, CaseState, EmploymentStatus, ExternalReference, MunicipalityCode,
+};
+use kia_store::{CaseFilter, Created, IdempotencyKey, Store, StoreError, StoreOptions, testing};
+
+/// A fresh, migrated store of each available backend.
+async fn stores() -> Vec<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
+    let options = StoreOptions::default();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("kia.db").display());
+    let mut out: Vec<(Arc<dyn Store>, Option<tempfile::TempDir>)> =
+        vec![(kia_store::open(&url, &options).await.unwrap(), Some(dir))];
+    if let Some(admin) = testing::postgres_admin_url() {
+        let url = testing::fresh_postgres_database(&admin).await.unwrap();
+        out.push((kia_store::open(&url, &options).await.unwrap(), None));
+    }
+    for (store, _) in &out {
+        store.migrate().await.unwrap();
+    }
+    out
+}
+
+fn case(n: u64, municipality: &str) -> Case {
+    let created =
+        Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap() + chrono::Duration::seconds(n as i64);
+    Case {
+        id: CaseId::new(created.timestamp_millis() as u64, u128::from(n)),
+        intake: CaseIntake {
+            municipality: MunicipalityCode::parse(municipality).unwrap(),
+            first_sick_day: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+            employment_status: EmploymentStatus::Employed,
+            employer_reference: Some(ExternalReference::parse("CVR-11111111").unwrap()),
+            citizen_reference: ExternalReference::parse(&format!("citizen-{n}")).unwrap(),
+        },
+        state: CaseState::Open,
+        created_at: created,
+        updated_at: created,
+        version: 1,
+    }
+}
+
+fn key(request_id: &str, fingerprint: &str) -> IdempotencyKey {
+    IdempotencyKey {
+        scope: "jobcenter:jc-630/CreateCase".into(),
+        request_id: request_id.into(),
+        fingerprint: fingerprint.into(),
+    }
+}
+
+#[tokio::test]
+async fn a_created_case_reads_back_unchanged() {
+    for (store, _dir) in stores().await {
+        let c = case(1, "630");
+        assert_eq!(
+            store.create_case(&c, None).await.unwrap(),
+            Created::New(c.clone())
+        );
+        assert_eq!(
+            store.get_case(c.id).await.unwrap(),
+            Some(c.clone()),
+            "{}",
+            store.backend()
+        );
+        assert_eq!(store.get_case(case(2, "630").id).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn creating_a_case_appends_case_opened_without_the_citizen_reference() {
+    for (store, _dir) in stores().await {
+        let c = case(1, "630");
+        store.create_case(&c, None).await.unwrap();
+        let events = store.events_after(0, 100).await.unwrap();
+        assert_eq!(events.len(), 1, "{}", store.backend());
+        assert_eq!(events[0].event_type, "case.opened");
+        assert_eq!(events[0].stream_id, c.id.to_string());
+        assert_eq!(events[0].municipality.as_deref(), Some("630"));
+        assert_eq!(events[0].payload["first_sick_day"], "2026-10-01");
+        assert!(!events[0].payload.to_string().contains("citizen-1"));
+    }
+}
+
+#[tokio::test]
+async fn a_request_id_replays_the_first_case_and_refuses_other_parameters() {
+    for (store, _dir) in stores().await {
+        let first = case(1, "630");
+        let retry = case(2, "630"); // a retry draws a new id; the first one must win
+        assert!(matches!(
+            store
+                .create_case(&first, Some(&key("r1", "f")))
+                .await
+                .unwrap(),
+            Created::New(_)
+        ));
+        let replay = store
+            .create_case(&retry, Some(&key("r1", "f")))
+            .await
+            .unwrap();
+        assert_eq!(
+            replay,
+            Created::Replayed(first.clone()),
+            "{}",
+            store.backend()
+        );
+        let err = store
+            .create_case(&retry, Some(&key("r1", "other")))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::IdempotencyMismatch), "{err:?}");
+        assert_eq!(
+            store
+                .list_cases(&CaseFilter::default(), None, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            store.events_after(0, 10).await.unwrap().len(),
+            1,
+            "no event for a replay"
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_creates_with_one_request_id_create_one_case() {
+    for (store, _dir) in stores().await {
+        let tasks: Vec<_> = (0..8)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .create_case(&case(n, "630"), Some(&key("same", "f")))
+                        .await
+                })
+            })
+            .collect();
+        let mut ids = BTreeSet::new();
+        for t in tasks {
+            ids.insert(t.await.unwrap().unwrap().into_inner().id);
+        }
+        assert_eq!(
+            ids.len(),
+            1,
+            "{}: every caller sees the one case",
+            store.backend()
+        );
+        assert_eq!(
+            store
+                .list_cases(&CaseFilter::default(), None, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn listing_pages_by_key_in_creation_order_with_filters() {
+    for (store, _dir) in stores().await {
+        for n in 0..7 {
+            store
+                .create_case(&case(n, if n % 2 == 0 { "630" } else { "580" }), None)
+                .await
+                .unwrap();
+        }
+        let vejle = CaseFilter {
+            municipality: Some(MunicipalityCode::parse("630").unwrap()),
+            state: None,
+        };
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.list_cases(&vejle, after, 3).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            after = page.last().map(|c| c.id);
+            seen.extend(page.into_iter().map(|c| c.id));
+        }
+        let expected: Vec<CaseId> = (0..7).step_by(2).map(|n| case(n, "630").id).collect();
+        assert_eq!(seen, expected, "{}", store.backend());
+        let closed = CaseFilter {
+            municipality: None,
+            state: Some(CaseState::Closed),
+        };
+        assert!(
+            store
+                .list_cases(&closed, None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store.open_cases_by_municipality().await.unwrap(),
+            vec![("580".to_owned(), 3), ("630".to_owned(), 4)]
+        );
+    }
+}
+
+/// Concurrent writers append while a reader tails the log by position. The reader must see
+/// every event exactly once: a row committed late with a smaller position would be skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tailing_reader_never_skips_an_event_committed_late() {
+    const WRITERS: u64 = 8;
+    const PER_WRITER: u64 = 40;
+    for (store, _dir) in stores().await {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for i in 0..PER_WRITER {
+                        store
+                            .create_case(&case(w * 1000 + i, "630"), None)
+                            .await
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        let total = (WRITERS * PER_WRITER) as usize;
+        let mut last = 0;
+        let mut seen = Vec::new();
+        // Tail until every writer is done and the log has nothing more after `last`.
+        loop {
+            let writers_done = writers.iter().all(|w| w.is_finished());
+            let batch = store.events_after(last, 50).await.unwrap();
+            for e in &batch {
+                assert!(e.position > last, "positions only grow");
+                last = e.position;
+                seen.push(e.stream_id.clone());
+            }
+            if batch.is_empty() {
+                if writers_done {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+        for w in writers {
+            w.await.unwrap();
+        }
+        let all: Vec<String> = store
+            .events_after(0, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.stream_id)
+            .collect();
+        assert_eq!(all.len(), total);
+        assert_eq!(
+            seen,
+            all,
+            "{}: the tailing reader saw the log as it finally is",
+            store.backend()
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `kia` daemon on an ephemeral port with a temporary data
+//! directory, driven over gRPC with the generated clients, exactly as a jobcenter's system
+//! would. Every test runs on SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod cases;
+mod standard;

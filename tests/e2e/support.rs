@@ -1,0 +1,235 @@
+//! Starting and stopping a real daemon, and clients that carry a caller identity.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use kia_proto::v1::case_service_client::CaseServiceClient;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// Runs a test on both backends: `on_both_backends!(my_test);` for `async fn my_test(Backend)`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(crate::support::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(backend) = crate::support::Backend::postgres().await {
+                    super::$name(backend).await
+                }
+            }
+        }
+    )*};
+}
+pub(crate) use on_both_backends;
+
+/// Which database a daemon runs on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// The embedded default: a file in the data directory.
+    Sqlite,
+    /// A fresh database on the test PostgreSQL server.
+    Postgres(String),
+}
+
+impl Backend {
+    pub async fn postgres() -> Option<Self> {
+        let admin = kia_store::testing::postgres_admin_url()?;
+        Some(Self::Postgres(
+            kia_store::testing::fresh_postgres_database(&admin)
+                .await
+                .unwrap(),
+        ))
+    }
+}
+
+/// A caller identity, sent as development-mode metadata.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub organization: &'static str,
+    pub kind: &'static str,
+    pub municipality: &'static str,
+    pub role: &'static str,
+}
+
+impl Caller {
+    /// A caseworker at Vejle's jobcenter (municipality 630).
+    pub const VEJLE: Caller = Caller {
+        organization: "jc-630",
+        kind: "jobcenter",
+        municipality: "630",
+        role: "caseworker",
+    };
+    /// A caseworker at Aabenraa's jobcenter (municipality 580).
+    pub const AABENRAA: Caller = Caller {
+        organization: "jc-580",
+        kind: "jobcenter",
+        municipality: "580",
+        role: "caseworker",
+    };
+    /// Someone who names no identity at all.
+    pub const NOBODY: Caller = Caller {
+        organization: "",
+        kind: "",
+        municipality: "",
+        role: "",
+    };
+}
+
+impl tonic::service::Interceptor for Caller {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        let md = request.metadata_mut();
+        for (key, value) in [
+            ("x-kia-organization", self.organization),
+            ("x-kia-organization-kind", self.kind),
+            ("x-kia-municipality", self.municipality),
+            ("x-kia-role", self.role),
+        ] {
+            if !value.is_empty() {
+                md.insert(key, value.parse().unwrap());
+            }
+        }
+        Ok(request)
+    }
+}
+
+/// A running `kia serve`, killed when dropped.
+pub struct Daemon {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    backend: Backend,
+    pub channel: Channel,
+    pub metrics_addr: String,
+}
+
+impl Daemon {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_in(tempfile::tempdir().unwrap(), backend).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, backend: Backend) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("daemon.log"))
+            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kia"));
+        cmd.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env_remove("KIA_DATABASE_URL")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .kill_on_drop(true);
+        if let Backend::Postgres(url) = &backend {
+            cmd.args(["--database-url", url]);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("kia printed its listen line");
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .unwrap_or_else(|| panic!("{name} in {line:?}"))
+                .to_owned()
+        };
+        let (grpc, metrics_addr) = (field("grpc="), field("metrics="));
+        let channel = Channel::from_shared(format!("http://{grpc}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let daemon = Self {
+            child,
+            dir,
+            backend,
+            channel,
+            metrics_addr,
+        };
+        daemon.wait_serving("").await;
+        daemon
+    }
+
+    /// Waits (on the health Watch stream, no polling) until `service` reports SERVING.
+    pub async fn wait_serving(&self, service: &str) {
+        let mut health = HealthClient::new(self.channel.clone());
+        let mut stream = health
+            .watch(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        while let Some(update) = stream.message().await.unwrap() {
+            if update.status == ServingStatus::Serving as i32 {
+                return;
+            }
+        }
+        panic!("health stream ended before SERVING");
+    }
+
+    /// Stops the daemon with SIGTERM (a graceful shutdown) and starts it again on the same data.
+    pub async fn restart(mut self) -> Self {
+        let pid = self.child.id().unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().await.unwrap();
+        assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+        let Daemon { dir, backend, .. } = self;
+        Self::start_in(dir, backend).await
+    }
+
+    pub fn cases(&self, caller: Caller) -> CaseServiceClient<InterceptedService<Channel, Caller>> {
+        CaseServiceClient::with_interceptor(self.channel.clone(), caller)
+    }
+
+    /// Everything the daemon logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("daemon.log")
+    }
+
+    /// The Prometheus text exposition.
+    pub async fn scrape(&self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(&self.metrics_addr)
+            .await
+            .unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: kia\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut body = String::new();
+        stream.read_to_string(&mut body).await.unwrap();
+        assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+        body
+    }
+}
