@@ -4,12 +4,16 @@
 //! a week-8 deadline is testable without waiting eight weeks.
 
 pub mod case;
+pub mod contracting;
 pub mod error;
 pub mod facts;
 pub mod followup;
+pub mod icf;
 pub mod offers;
+pub mod plan;
 pub mod reimbursement;
 pub mod rules;
+pub mod screening;
 pub mod timeline;
 pub mod visitation;
 pub mod weeks;
