@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Invalid;
+use crate::facts::{
+    CaseFacts, Category, Closure, ContactMode, Exemption, ExemptionGround, FollowUp, Outcome,
+    PartialReturn, Prognosis, Visitation,
+};
+use crate::followup;
+use crate::rules::{RuleId, RuleSet, RuleSetId, Verdict};
 
 /// A case's identifier: a UUIDv7, so identifiers sort by creation time (keyset pagination).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -210,6 +216,13 @@ impl CaseIntake {
                 invalid.push(field("first_sick_day"), "must not be after today");
                 None
             }
+            Ok(d) if crate::rules::RuleSet::in_force_on(d).is_none() => {
+                invalid.push(
+                    field("first_sick_day"),
+                    "is before the earliest rule set kia knows",
+                );
+                None
+            }
             Ok(d) => Some(d),
             Err(e) => {
                 invalid.push(field("first_sick_day"), e);
@@ -261,17 +274,331 @@ pub struct Case {
     pub id: CaseId,
     pub intake: CaseIntake,
     pub state: CaseState,
+    /// Everything recorded since intake; the timeline is computed from it.
+    pub facts: CaseFacts,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
     /// Bumped by every change (optimistic concurrency, AIP-154).
     pub version: i64,
 }
 
+/// A step of the early case that the timeline's deadlines wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStep {
+    /// Anmeldelse: the employer notified the municipality (T-03).
+    EmployerNotified,
+    /// The insured unemployed person reported sick (T-03b).
+    SelfReported,
+    /// The employer conversation was held (T-07).
+    EmployerConversationHeld,
+    /// Oplysningsskema sent to the citizen (T-05).
+    InformationFormSent,
+    /// Oplysningsskema returned (T-05).
+    InformationFormReturned,
+    /// Opfølgningsplan made (T-15).
+    FollowUpPlanMade,
+    /// Revurdering held (today's law, around week 22).
+    Reassessed,
+    /// Category 3 case presented to the rehabilitation team (rehabiliteringsteam).
+    RehabilitationTeam,
+}
+
+/// A change a caseworker records on a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseChange {
+    /// Visitation to a category, with its reason.
+    Visitate(Visitation),
+    /// A follow-up conversation; it may re-visitate and update the prognosis.
+    RecordFollowUp {
+        follow_up: FollowUp,
+        revisitation: Option<Visitation>,
+        prognosis: Option<Prognosis>,
+    },
+    SetExemption(Exemption),
+    LiftExemption {
+        ground: ExemptionGround,
+        on: NaiveDate,
+    },
+    /// Delvis raskmelding from a date; an open earlier one ends the day before.
+    RecordPartialReturn(PartialReturn),
+    RecordStep {
+        step: CaseStep,
+        on: NaiveDate,
+    },
+    Close(Closure),
+}
+
+impl CaseChange {
+    /// The event type the store records for this change.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::Visitate(_) => "case.visitated",
+            Self::RecordFollowUp { .. } => "case.follow_up_recorded",
+            Self::SetExemption(_) => "case.exemption_set",
+            Self::LiftExemption { .. } => "case.exemption_lifted",
+            Self::RecordPartialReturn(_) => "case.partial_return_recorded",
+            Self::RecordStep { .. } => "case.step_recorded",
+            Self::Close(_) => "case.closed",
+        }
+    }
+
+    /// What watchers may learn of the change: kinds and dates, never free text or health data.
+    pub fn event_payload(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Self::Visitate(v) => json!({"on": v.on, "category": v.category}),
+            Self::RecordFollowUp {
+                follow_up,
+                revisitation,
+                ..
+            } => json!({
+                "held_on": follow_up.held_on,
+                "mode": follow_up.mode,
+                "category": revisitation.as_ref().map(|v| v.category),
+            }),
+            Self::SetExemption(e) => json!({"from": e.from, "to": e.to}),
+            Self::LiftExemption { on, .. } => json!({"on": on}),
+            Self::RecordPartialReturn(p) => json!({"from": p.from, "to": p.to}),
+            Self::RecordStep { step, on } => json!({"step": step, "on": on}),
+            Self::Close(c) => json!({"on": c.on}),
+        }
+    }
+}
+
+/// Why a change was not made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeError {
+    /// The request itself is malformed (which field, why).
+    Invalid(Invalid),
+    /// The request is well-formed but a rule or the case's state forbids it.
+    Refused {
+        rule_id: Option<RuleId>,
+        reason: String,
+    },
+}
+
+impl From<Invalid> for ChangeError {
+    fn from(invalid: Invalid) -> Self {
+        Self::Invalid(invalid)
+    }
+}
+
+fn refused(reason: impl Into<String>) -> ChangeError {
+    ChangeError::Refused {
+        rule_id: None,
+        reason: reason.into(),
+    }
+}
+
 impl Case {
+    /// A new open case from a validated intake.
+    pub fn open(id: CaseId, intake: CaseIntake, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let facts = CaseFacts::new(intake.first_sick_day, intake.employment_status);
+        Self {
+            id,
+            intake,
+            state: CaseState::Open,
+            facts,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.version)
     }
+
+    /// The rule set the case is judged by: the one in force on its first sick day.
+    pub fn rule_set(&self) -> &'static RuleSet {
+        RuleSet::in_force_on(self.intake.first_sick_day)
+            .unwrap_or_else(|| RuleSet::get(RuleSetId::R2008))
+    }
+
+    /// The current visitation category, if visitated.
+    pub fn category(&self) -> Option<Category> {
+        self.facts
+            .visitations
+            .iter()
+            .max_by_key(|v| v.on)
+            .map(|v| v.category)
+    }
+
+    /// Records a change as of `today` (dates after it are refused) and bumps the version.
+    pub fn apply(
+        &mut self,
+        change: CaseChange,
+        today: NaiveDate,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ChangeError> {
+        if self.state == CaseState::Closed {
+            return Err(refused(match change {
+                CaseChange::Close(_) => "the case is already closed",
+                _ => "the case is closed",
+            }));
+        }
+        let d0 = self.intake.first_sick_day;
+        let check_date = |invalid: &mut Invalid, field: &str, date: NaiveDate| {
+            if date < d0 {
+                invalid.push(field, "must not be before the first sick day");
+            } else if date > today {
+                invalid.push(field, "must not be after today");
+            }
+        };
+        let check_text = |invalid: &mut Invalid, field: &str, text: &str| {
+            if text.trim().is_empty() {
+                invalid.push(field, "is required");
+            } else if text.len() > 2_000 {
+                invalid.push(field, "must be at most 2000 characters");
+            }
+        };
+        let mut invalid = Invalid::default();
+        let rs = self.rule_set();
+        let facts = &mut self.facts;
+        match change {
+            CaseChange::Visitate(v) => {
+                check_date(&mut invalid, "visited_on", v.on);
+                check_text(&mut invalid, "reason", &v.reason);
+                invalid.into_result(())?;
+                facts.visitations.push(v);
+                facts.visitations.sort_by_key(|v| v.on);
+            }
+            CaseChange::RecordFollowUp {
+                follow_up,
+                revisitation,
+                prognosis,
+            } => {
+                check_date(&mut invalid, "held_on", follow_up.held_on);
+                if let Some(next) = follow_up.next_agreed_on
+                    && next <= follow_up.held_on
+                {
+                    invalid.push("next_agreed_on", "must be after held_on");
+                }
+                if follow_up.mode == ContactMode::NoContact {
+                    invalid.push(
+                        "contact_mode",
+                        "a follow-up conversation has a contact mode",
+                    );
+                }
+                if let Some(v) = &revisitation {
+                    check_text(&mut invalid, "revisitation.reason", &v.reason);
+                }
+                if let Some(p) = &prognosis {
+                    for (field, date) in [
+                        (
+                            "prognosis.expected_full_return_on",
+                            p.expected_full_return_on,
+                        ),
+                        ("prognosis.surgery_on", p.surgery_on),
+                    ] {
+                        if date.is_some_and(|d| d < d0) {
+                            invalid.push(field, "must not be before the first sick day");
+                        }
+                    }
+                }
+                invalid.into_result(())?;
+                let mut next = facts.clone();
+                if let Some(p) = prognosis {
+                    next.prognoses.push(p);
+                    next.prognoses.sort_by_key(|p| p.recorded_on);
+                }
+                let verdict =
+                    followup::contact_modes(rs, &next, follow_up.held_on).check(follow_up.mode);
+                if let Verdict::Refused { rule_id, reason } = verdict {
+                    return Err(ChangeError::Refused {
+                        rule_id: Some(rule_id),
+                        reason,
+                    });
+                }
+                if let Some(v) = revisitation {
+                    next.visitations.push(v);
+                    next.visitations.sort_by_key(|v| v.on);
+                }
+                next.follow_ups.push(follow_up);
+                next.follow_ups.sort_by_key(|f| f.held_on);
+                *facts = next;
+            }
+            CaseChange::SetExemption(e) => {
+                check_date(&mut invalid, "from", e.from);
+                if e.to.is_some_and(|to| to < e.from) {
+                    invalid.push("to", "must not be before from");
+                }
+                check_text(&mut invalid, "reason", &e.reason);
+                invalid.into_result(())?;
+                if facts.exemptions_on(e.from).any(|x| x.ground == e.ground) {
+                    return Err(refused("an exemption on that ground is already in force"));
+                }
+                facts.exemptions.push(e);
+            }
+            CaseChange::LiftExemption { ground, on } => {
+                check_date(&mut invalid, "lifted_on", on);
+                invalid.into_result(())?;
+                let active = facts
+                    .exemptions
+                    .iter_mut()
+                    .find(|x| x.ground == ground && x.covers(on))
+                    .ok_or_else(|| {
+                        refused("no exemption on that ground is in force on that date")
+                    })?;
+                active.to = Some(on);
+            }
+            CaseChange::RecordPartialReturn(p) => {
+                check_date(&mut invalid, "from", p.from);
+                if p.to.is_some_and(|to| to < p.from) {
+                    invalid.push("to", "must not be before from");
+                }
+                let minutes = p.hours_per_week.as_minutes();
+                if minutes == 0 || minutes >= FULL_TIME_MINUTES {
+                    invalid.push(
+                        "hours_per_week",
+                        "must be more than 0 and less than 37 (full time)",
+                    );
+                }
+                invalid.into_result(())?;
+                if let Some(open) = facts
+                    .partial_returns
+                    .iter_mut()
+                    .find(|x| x.to.is_none() && x.from < p.from)
+                {
+                    open.to = p.from.pred_opt();
+                }
+                facts.partial_returns.push(p);
+                facts.partial_returns.sort_by_key(|p| p.from);
+            }
+            CaseChange::RecordStep { step, on } => {
+                check_date(&mut invalid, "on", on);
+                invalid.into_result(())?;
+                let slot = match step {
+                    CaseStep::EmployerNotified => &mut facts.employer_notified_on,
+                    CaseStep::SelfReported => &mut facts.self_reported_on,
+                    CaseStep::EmployerConversationHeld => &mut facts.employer_conversation_on,
+                    CaseStep::InformationFormSent => &mut facts.information_form_sent_on,
+                    CaseStep::InformationFormReturned => &mut facts.information_form_returned_on,
+                    CaseStep::FollowUpPlanMade => &mut facts.follow_up_plan_on,
+                    CaseStep::Reassessed => &mut facts.reassessed_on,
+                    CaseStep::RehabilitationTeam => &mut facts.rehabilitation_team_on,
+                };
+                *slot = Some(on);
+            }
+            CaseChange::Close(c) => {
+                check_date(&mut invalid, "closed_on", c.on);
+                if let Outcome::Other(text) = &c.outcome {
+                    check_text(&mut invalid, "outcome_note", text);
+                }
+                invalid.into_result(())?;
+                facts.closed = Some(c);
+                self.state = CaseState::Closed;
+            }
+        }
+        self.version += 1;
+        self.updated_at = now;
+        Ok(())
+    }
 }
+
+/// 37 hours a week: Danish full time, the ceiling of a partial return.
+const FULL_TIME_MINUTES: u32 = 37 * 60;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

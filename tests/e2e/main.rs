@@ -6,5 +6,7 @@
 
 mod support;
 
+mod case_rules;
 mod cases;
+mod replicas;
 mod standard;

@@ -118,7 +118,18 @@ impl Daemon {
         Self::start_in(tempfile::tempdir().unwrap(), backend).await
     }
 
+    /// Starts a daemon without waiting for it to serve.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_in(tempfile::tempdir().unwrap(), backend).await
+    }
+
     async fn start_in(dir: tempfile::TempDir, backend: Backend) -> Self {
+        let daemon = Self::spawn_in(dir, backend).await;
+        daemon.wait_serving("").await;
+        daemon
+    }
+
+    async fn spawn_in(dir: tempfile::TempDir, backend: Backend) -> Self {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -161,15 +172,13 @@ impl Daemon {
             .connect()
             .await
             .unwrap();
-        let daemon = Self {
+        Self {
             child,
             dir,
             backend,
             channel,
             metrics_addr,
-        };
-        daemon.wait_serving("").await;
-        daemon
+        }
     }
 
     /// Waits (on the health Watch stream, no polling) until `service` reports SERVING.

@@ -1,11 +1,17 @@
 //! Conversions between the wire types of kia.v1 and the domain, done once at the edge.
 
+use chrono::NaiveDate;
 use kia_domain::case::{
-    Case, CaseIntake, CaseState, EmploymentStatus, MunicipalityCode, RawIntake,
+    Case, CaseIntake, CaseState, CaseStep, EmploymentStatus, MunicipalityCode, RawIntake,
+    parse_date,
 };
+use kia_domain::error::Invalid;
+use kia_domain::facts::{Category, ContactMode, ExemptionGround, Outcome, WeeklyHours};
+use kia_domain::rules::RuleSetId;
+use kia_domain::timeline::{Deadline, Milestone, Status, Timeline};
 use kia_proto::v1 as pb;
 use kia_runtime::{ApiError, Identity};
-use kia_store::{CaseFilter, IdempotencyKey};
+use kia_store::{CaseFilter, IdempotencyKey, StoredEvent};
 use sha2::{Digest, Sha256};
 
 pub(crate) fn employment_from_pb(value: i32) -> Option<EmploymentStatus> {
@@ -32,6 +38,140 @@ fn state_to_pb(state: CaseState) -> pb::CaseState {
     }
 }
 
+pub(crate) fn category_from_pb(value: i32) -> Option<Category> {
+    match pb::Category::try_from(value).ok()? {
+        pb::Category::Category1 => Some(Category::One),
+        pb::Category::Category2 => Some(Category::Two),
+        pb::Category::Category3 => Some(Category::Three),
+        pb::Category::Unspecified => None,
+    }
+}
+
+fn category_to_pb(category: Option<Category>) -> pb::Category {
+    match category {
+        Some(Category::One) => pb::Category::Category1,
+        Some(Category::Two) => pb::Category::Category2,
+        Some(Category::Three) => pb::Category::Category3,
+        None => pb::Category::Unspecified,
+    }
+}
+
+pub(crate) fn contact_mode_from_pb(value: i32) -> Option<ContactMode> {
+    match pb::ContactMode::try_from(value).ok()? {
+        pb::ContactMode::InPerson => Some(ContactMode::InPerson),
+        pb::ContactMode::Phone => Some(ContactMode::Phone),
+        pb::ContactMode::Digital => Some(ContactMode::Digital),
+        pb::ContactMode::Letter => Some(ContactMode::Letter),
+        pb::ContactMode::Unspecified => None,
+    }
+}
+
+pub(crate) fn ground_from_pb(value: i32) -> Option<ExemptionGround> {
+    use pb::ExemptionGround as G;
+    Some(match G::try_from(value).ok()? {
+        G::TreatmentIsObstacle => ExemptionGround::TreatmentIsObstacle,
+        G::EarlyRetirementCaseStarted => ExemptionGround::EarlyRetirementCaseStarted,
+        G::Terminal => ExemptionGround::Terminal,
+        G::PregnancyRelated => ExemptionGround::PregnancyRelated,
+        G::FixedTreatmentAndReturnPlan => ExemptionGround::FixedTreatmentAndReturnPlan,
+        G::Standby => ExemptionGround::Standby,
+        G::CriticallyIll => ExemptionGround::CriticallyIll,
+        G::LeastSick => ExemptionGround::LeastSick,
+        G::ReturnWithin13Weeks => ExemptionGround::ReturnWithin13Weeks,
+        G::SurgeryWithin13Weeks => ExemptionGround::SurgeryWithin13Weeks,
+        G::Unspecified => return None,
+    })
+}
+
+pub(crate) fn step_from_pb(value: i32) -> Option<CaseStep> {
+    use pb::CaseStep as S;
+    Some(match S::try_from(value).ok()? {
+        S::EmployerNotified => CaseStep::EmployerNotified,
+        S::SelfReported => CaseStep::SelfReported,
+        S::EmployerConversationHeld => CaseStep::EmployerConversationHeld,
+        S::InformationFormSent => CaseStep::InformationFormSent,
+        S::InformationFormReturned => CaseStep::InformationFormReturned,
+        S::FollowUpPlanMade => CaseStep::FollowUpPlanMade,
+        S::Reassessed => CaseStep::Reassessed,
+        S::RehabilitationTeam => CaseStep::RehabilitationTeam,
+        S::Unspecified => return None,
+    })
+}
+
+/// The outcome of a closing, with the note an "other" outcome needs.
+pub(crate) fn outcome_from_pb(value: i32, note: &str) -> Option<Outcome> {
+    use pb::CaseOutcome as O;
+    Some(match O::try_from(value).ok()? {
+        O::FullReturn => Outcome::FullReturn,
+        O::BenefitStopped => Outcome::BenefitStopped,
+        O::DurationLimit => Outcome::DurationLimit,
+        O::EarlyRetirementPension => Outcome::EarlyRetirementPension,
+        O::Other => Outcome::Other(note.to_owned()),
+        O::Unspecified => return None,
+    })
+}
+
+fn outcome_to_pb(outcome: &Outcome) -> pb::CaseOutcome {
+    match outcome {
+        Outcome::FullReturn => pb::CaseOutcome::FullReturn,
+        Outcome::BenefitStopped => pb::CaseOutcome::BenefitStopped,
+        Outcome::DurationLimit => pb::CaseOutcome::DurationLimit,
+        Outcome::EarlyRetirementPension => pb::CaseOutcome::EarlyRetirementPension,
+        Outcome::Other(_) => pb::CaseOutcome::Other,
+    }
+}
+
+const RULE_SETS: [(pb::RuleSet, RuleSetId); 6] = [
+    (pb::RuleSet::R2008, RuleSetId::R2008),
+    (pb::RuleSet::P2008, RuleSetId::P2008),
+    (pb::RuleSet::R2009, RuleSetId::R2009),
+    (pb::RuleSet::A2010, RuleSetId::A2010),
+    (pb::RuleSet::R2012, RuleSetId::R2012),
+    (pb::RuleSet::L2014, RuleSetId::L2014),
+];
+
+/// A named rule set, `None` for "the one in force on the first sick day".
+pub(crate) fn rule_set_from_pb(value: i32) -> Result<Option<RuleSetId>, ApiError> {
+    match pb::RuleSet::try_from(value) {
+        Ok(pb::RuleSet::Unspecified) => Ok(None),
+        Ok(named) => Ok(RULE_SETS
+            .iter()
+            .find(|(p, _)| *p == named)
+            .map(|(_, id)| *id)),
+        Err(_) => Err(ApiError::invalid("rule_set", "is not a rule set kia knows")),
+    }
+}
+
+pub(crate) fn rule_set_to_pb(id: RuleSetId) -> pb::RuleSet {
+    RULE_SETS
+        .iter()
+        .find(|(_, d)| *d == id)
+        .map_or(pb::RuleSet::Unspecified, |(p, _)| *p)
+}
+
+/// A required date field; collects a violation when missing or malformed.
+pub(crate) fn required_date(invalid: &mut Invalid, field: &str, raw: &str) -> Option<NaiveDate> {
+    parse_date(raw).map_err(|e| invalid.push(field, e)).ok()
+}
+
+/// An optional date field: empty means none.
+pub(crate) fn optional_date(invalid: &mut Invalid, field: &str, raw: &str) -> Option<NaiveDate> {
+    if raw.is_empty() {
+        None
+    } else {
+        required_date(invalid, field, raw)
+    }
+}
+
+/// Hours per week as exact minutes; a violation when not a finite number in range.
+pub(crate) fn weekly_hours(invalid: &mut Invalid, field: &str, hours: f64) -> Option<WeeklyHours> {
+    if !hours.is_finite() || hours <= 0.0 || hours > 168.0 {
+        invalid.push(field, "must be a number of hours per week above 0");
+        return None;
+    }
+    Some(WeeklyHours::minutes((hours * 60.0).round() as u32))
+}
+
 pub(crate) fn raw_intake(case: &pb::Case) -> RawIntake<'_> {
     RawIntake {
         municipality_code: &case.municipality_code,
@@ -42,7 +182,7 @@ pub(crate) fn raw_intake(case: &pb::Case) -> RawIntake<'_> {
     }
 }
 
-fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+pub(crate) fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: t.timestamp(),
         nanos: t.timestamp_subsec_nanos() as i32,
@@ -51,6 +191,7 @@ fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
 
 pub(crate) fn case_to_pb(case: &Case) -> pb::Case {
     let intake = &case.intake;
+    let closed = case.facts.closed.as_ref();
     pb::Case {
         case_id: case.id.to_string(),
         municipality_code: intake.municipality.to_string(),
@@ -66,6 +207,87 @@ pub(crate) fn case_to_pb(case: &Case) -> pb::Case {
         create_time: Some(timestamp(case.created_at)),
         update_time: Some(timestamp(case.updated_at)),
         etag: case.etag(),
+        category: category_to_pb(case.category()) as i32,
+        closed_on: closed.map(|c| c.on.to_string()).unwrap_or_default(),
+        outcome: closed.map_or(pb::CaseOutcome::Unspecified, |c| outcome_to_pb(&c.outcome)) as i32,
+    }
+}
+
+fn status_to_pb(status: Status) -> pb::DeadlineStatus {
+    match status {
+        Status::Met => pb::DeadlineStatus::Met,
+        Status::Due => pb::DeadlineStatus::Due,
+        Status::Overdue => pb::DeadlineStatus::Overdue,
+        Status::NotApplicable => pb::DeadlineStatus::NotApplicable,
+    }
+}
+
+/// The `kind` tag and the number carried by a tagged domain enum (serde's internal tagging).
+fn kind_and_number(value: impl serde::Serialize, number_fields: &[&str]) -> (String, u32) {
+    let json = serde_json::to_value(value).unwrap_or_default();
+    let kind = json["kind"].as_str().unwrap_or_default().to_owned();
+    let number = number_fields
+        .iter()
+        .find_map(|f| json[*f].as_u64())
+        .unwrap_or(0) as u32;
+    (kind, number)
+}
+
+fn deadline_to_pb(d: &Deadline) -> pb::Deadline {
+    let (kind, number) = kind_and_number(d.kind, &["number", "count"]);
+    pb::Deadline {
+        rule_id: d.rule_id.to_string(),
+        kind,
+        number,
+        due_on: d.due.map(|d| d.to_string()).unwrap_or_default(),
+        status: status_to_pb(d.status) as i32,
+        met_on: d.met_on.map(|d| d.to_string()).unwrap_or_default(),
+        advisory: d.advisory,
+        note: d.note.clone(),
+    }
+}
+
+fn milestone_to_pb(m: &Milestone) -> pb::Milestone {
+    let (kind, week) = kind_and_number(m.kind, &["week"]);
+    let status = serde_json::to_value(m.status).unwrap_or_default();
+    pb::Milestone {
+        rule_id: m.rule_id.to_string(),
+        kind,
+        week,
+        on: m.on.to_string(),
+        status: status.as_str().unwrap_or_default().to_owned(),
+        exclusion_basis_points: m.exclusion_rate,
+    }
+}
+
+pub(crate) fn timeline_to_pb(
+    timeline: &Timeline,
+    conflicts: &[kia_domain::rules::Conflict],
+) -> pb::GetTimelineResponse {
+    pb::GetTimelineResponse {
+        rule_set: rule_set_to_pb(timeline.rule_set) as i32,
+        as_of: timeline.as_of.to_string(),
+        category: category_to_pb(timeline.category) as i32,
+        deadlines: timeline.deadlines.iter().map(deadline_to_pb).collect(),
+        milestones: timeline.milestones.iter().map(milestone_to_pb).collect(),
+        conflicts: conflicts
+            .iter()
+            .map(|c| pb::RuleConflict {
+                id: c.id.to_owned(),
+                topic: c.topic.to_owned(),
+                resolution: c.resolution.to_owned(),
+            })
+            .collect(),
+    }
+}
+
+pub(crate) fn event_to_pb(event: &StoredEvent) -> pb::CaseEvent {
+    pb::CaseEvent {
+        position: event.position,
+        case_id: event.stream_id.clone(),
+        event_type: event.event_type.clone(),
+        payload_json: event.payload.to_string(),
+        record_time: Some(timestamp(event.recorded_at)),
     }
 }
 

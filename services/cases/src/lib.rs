@@ -1,14 +1,20 @@
 //! kia.v1.CaseService: sickness-benefit cases over gRPC. Thin: converts requests into domain
-//! types once, checks who may do what, and calls the store.
+//! types once, checks who may do what, lets the domain decide, and stores the result.
 
 mod convert;
 
-use kia_domain::case::{Case, CaseId, CaseIntake, CaseState, MunicipalityCode};
+use std::pin::Pin;
+
+use kia_domain::case::{Case, CaseChange, CaseId, CaseIntake, MunicipalityCode};
+use kia_domain::error::Invalid;
+use kia_domain::facts::{Closure, Exemption, FollowUp, PartialReturn, Prognosis, Visitation};
+use kia_domain::reimbursement::Financing;
+use kia_domain::rules::RuleSet;
 use kia_proto::v1 as pb;
 use kia_proto::v1::case_service_server::CaseService;
 use kia_runtime::identity::OrganizationKind;
 use kia_runtime::{ApiError, Context, Identity, handle, pagination};
-use kia_store::{CaseFilter, Created};
+use kia_store::{CaseFilter, Created, NewEvent, StoreError};
 use tonic::{Request, Response, Status};
 
 pub use kia_proto::v1::case_service_server::CaseServiceServer;
@@ -58,7 +64,56 @@ async fn visible_case(ctx: &Context, identity: &Identity, raw_id: &str) -> Resul
     }
 }
 
+/// How many times a change without an etag is re-applied when another writer got there first.
+const MAX_CHANGE_ATTEMPTS: usize = 3;
+
 impl CaseApi {
+    /// Applies a change to a visible case: checks the etag, lets the domain decide as of today,
+    /// and stores the case with its event. Without an etag, a concurrent change is absorbed by
+    /// re-reading and re-applying; with one, it is ABORTED with the current etag.
+    async fn change(
+        &self,
+        identity: &Identity,
+        case_id: &str,
+        etag: &str,
+        change: CaseChange,
+    ) -> Result<Case, ApiError> {
+        for _ in 0..MAX_CHANGE_ATTEMPTS {
+            let mut case = visible_case(&self.ctx, identity, case_id).await?;
+            if !etag.is_empty() && etag != case.etag() {
+                return Err(ApiError::Aborted {
+                    current_etag: case.etag(),
+                });
+            }
+            let expected = case.version;
+            let event = NewEvent::case_changed(&case, &change);
+            case.apply(change.clone(), self.ctx.clock.today(), self.ctx.clock.now())?;
+            match self.ctx.store.update_case(&case, expected, &event).await {
+                Ok(()) => {
+                    self.ctx.feed.nudge();
+                    tracing::info!(case_id = %case.id, event = event.event_type, "case changed");
+                    return Ok(case);
+                }
+                Err(StoreError::Stale) if etag.is_empty() => continue,
+                Err(StoreError::Stale) => {
+                    let current = visible_case(&self.ctx, identity, case_id).await?;
+                    return Err(ApiError::Aborted {
+                        current_etag: current.etag(),
+                    });
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(ApiError::Unavailable(
+            "the case is changing too fast; retry".into(),
+        ))
+    }
+
+    /// The rule set a request names, or the one the case is judged by.
+    fn rule_set(case: &Case, named: i32) -> Result<&'static RuleSet, ApiError> {
+        Ok(convert::rule_set_from_pb(named)?.map_or_else(|| case.rule_set(), RuleSet::get))
+    }
+
     async fn create(
         &self,
         identity: Identity,
@@ -74,16 +129,14 @@ impl CaseApi {
         let key = convert::idempotency_key(&identity, "CreateCase", &request.request_id, &intake)?;
 
         let now = self.ctx.clock.now();
-        let case = Case {
-            id: CaseId::new(now.timestamp_millis().max(0) as u64, uuid_random()),
-            intake,
-            state: CaseState::Open,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let id = CaseId::new(
+            now.timestamp_millis().max(0) as u64,
+            uuid::Uuid::new_v4().as_u128(),
+        );
+        let case = Case::open(id, intake, now);
         let case = match self.ctx.store.create_case(&case, key.as_ref()).await? {
             Created::New(case) => {
+                self.ctx.feed.nudge();
                 tracing::info!(case_id = %case.id, municipality = %case.intake.municipality, "case opened");
                 case
             }
@@ -149,7 +202,328 @@ impl CaseApi {
             next_page_token,
         })
     }
+
+    async fn visitate(
+        &self,
+        identity: Identity,
+        r: pb::VisitateRequest,
+    ) -> Result<pb::VisitateResponse, ApiError> {
+        municipality_scope(&identity)?;
+        let mut invalid = Invalid::default();
+        let on = convert::required_date(&mut invalid, "visited_on", &r.visited_on);
+        let category = convert::category_from_pb(r.category);
+        if category.is_none() {
+            invalid.push("category", "must be category 1, 2 or 3");
+        }
+        let (Some(on), Some(category)) = (on, category) else {
+            return Err(invalid.into());
+        };
+        invalid.into_result(())?;
+        let change = CaseChange::Visitate(Visitation {
+            on,
+            category,
+            reason: r.reason,
+        });
+        let case = self.change(&identity, &r.case_id, &r.etag, change).await?;
+        Ok(pb::VisitateResponse {
+            r#case: Some(convert::case_to_pb(&case)),
+        })
+    }
+
+    async fn record_follow_up(
+        &self,
+        identity: Identity,
+        r: pb::RecordFollowUpRequest,
+    ) -> Result<pb::RecordFollowUpResponse, ApiError> {
+        municipality_scope(&identity)?;
+        let mut invalid = Invalid::default();
+        let held_on = convert::required_date(&mut invalid, "held_on", &r.held_on);
+        let next_agreed_on =
+            convert::optional_date(&mut invalid, "next_agreed_on", &r.next_agreed_on);
+        let mode = convert::contact_mode_from_pb(r.contact_mode);
+        if mode.is_none() {
+            invalid.push(
+                "contact_mode",
+                "must be in person, phone, digital or letter",
+            );
+        }
+        let revisitation_category = match r.revisitation_category {
+            0 => None,
+            raw => {
+                let category = convert::category_from_pb(raw);
+                if category.is_none() {
+                    invalid.push("revisitation_category", "must be category 1, 2 or 3");
+                }
+                category
+            }
+        };
+        let prognosis = r.prognosis.map(|p| {
+            let expected = convert::optional_date(
+                &mut invalid,
+                "prognosis.expected_full_return_on",
+                &p.expected_full_return_on,
+            );
+            let surgery =
+                convert::optional_date(&mut invalid, "prognosis.surgery_on", &p.surgery_on);
+            (
+                p.clear_diagnosis,
+                expected,
+                surgery,
+                p.partial_return_possible,
+            )
+        });
+        let (Some(held_on), Some(mode)) = (held_on, mode) else {
+            return Err(invalid.into());
+        };
+        invalid.into_result(())?;
+        let change = CaseChange::RecordFollowUp {
+            follow_up: FollowUp {
+                held_on,
+                mode,
+                outcome: r.outcome,
+                next_agreed_on,
+            },
+            revisitation: revisitation_category.map(|category| Visitation {
+                on: held_on,
+                category,
+                reason: r.revisitation_reason,
+            }),
+            prognosis: prognosis.map(|(clear_diagnosis, expected, surgery, partial)| Prognosis {
+                recorded_on: held_on,
+                clear_diagnosis,
+                expected_full_return_on: expected,
+                surgery_on: surgery,
+                partial_return_possible: partial,
+            }),
+        };
+        let case = self.change(&identity, &r.case_id, &r.etag, change).await?;
+        Ok(pb::RecordFollowUpResponse {
+            r#case: Some(convert::case_to_pb(&case)),
+        })
+    }
+
+    async fn set_exemption(
+        &self,
+        identity: Identity,
+        r: pb::SetExemptionRequest,
+    ) -> Result<pb::SetExemptionResponse, ApiError> {
+        municipality_scope(&identity)?;
+        let mut invalid = Invalid::default();
+        let from = convert::required_date(&mut invalid, "from", &r.from);
+        let to = convert::optional_date(&mut invalid, "to", &r.to);
+        let ground = convert::ground_from_pb(r.ground);
+        if ground.is_none() {
+            invalid.push("ground", "must name an exemption ground");
+        }
+        let (Some(from), Some(ground)) = (from, ground) else {
+            return Err(invalid.into());
+        };
+        invalid.into_result(())?;
+        let change = CaseChange::SetExemption(Exemption {
+            ground,
+            from,
+            to,
+            reason: r.reason,
+        });
+        let case = self.change(&identity, &r.case_id, &r.etag, change).await?;
+        Ok(pb::SetExemptionResponse {
+            r#case: Some(convert::case_to_pb(&case)),
+        })
+    }
+
+    async fn lift_exemption(
+        &self,
+        identity: Identity,
+        r: pb::LiftExemptionRequest,
+    ) -> Result<pb::LiftExemptionResponse, ApiError> {
+        municipality_scope(&identity)?;
+        let mut invalid = Invalid::default();
+        let on = convert::required_date(&mut invalid, "lifted_on", &r.lifted_on);
+        let ground = convert::ground_from_pb(r.ground);
+        if ground.is_none() {
+            invalid.push("ground", "must name an exemption ground");
+        }
+        let (Some(on), Some(ground)) = (on, ground) else {
+            return Err(invalid.into());
+        };
+        let change = CaseChange::LiftExemption { ground, on };
+        let case = self.change(&identity, &r.case_id, &r.etag, change).await?;
+        Ok(pb::LiftExemptionResponse {
+            r#case: Some(convert::case_to_pb(&case)),
+        })
+    }
+
+    async fn record_partial_return(
+        &self,
+        identity: Identity,
+        r: pb::RecordPartialReturnRequest,
+    ) -> Result<pb::RecordPartialReturnResponse, ApiError> {
+        municipality_scope(&identity)?;
+        let mut invalid = Invalid::default();
+        let from = convert::required_date(&mut invalid, "from", &r.from);
+        let to = convert::optional_date(&mut invalid, "to", &r.to);
+        let hours = convert::weekly_hours(&mut invalid, "hours_per_week", r.hours_per_week);
+        let (Some(from), Some(hours_per_week)) = (from, hours) else {
+            return Err(invalid.into());
+        };
+        invalid.into_result(())?;
+        let change = CaseChange::RecordPartialReturn(PartialReturn {
+            from,
+            to,
+            hours_per_week,
+        });
+        let case = self.change(&identity, &r.case_id, &r.etag, change).await?;
+        Ok(pb::RecordPartialReturnResponse {
+            r#case: Some(convert::case_to_pb(&case)),
+        })
+    }
+
+    async fn record_step(
+        &self,
+        identity: Identity,
+        r: pb::RecordCaseStepRequest,
+    ) -> Result<pb::RecordCaseStepResponse, ApiError> {
+        municipality_scope(&identity)?;
+        let mut invalid = Invalid::default();
+        let on = convert::required_date(&mut invalid, "on", &r.on);
+        let step = convert::step_from_pb(r.step);
+        if step.is_none() {
+            invalid.push("step", "must name a case step");
+        }
+        let (Some(on), Some(step)) = (on, step) else {
+            return Err(invalid.into());
+        };
+        let case = self
+            .change(
+                &identity,
+                &r.case_id,
+                &r.etag,
+                CaseChange::RecordStep { step, on },
+            )
+            .await?;
+        Ok(pb::RecordCaseStepResponse {
+            r#case: Some(convert::case_to_pb(&case)),
+        })
+    }
+
+    async fn close(
+        &self,
+        identity: Identity,
+        r: pb::CloseCaseRequest,
+    ) -> Result<pb::CloseCaseResponse, ApiError> {
+        municipality_scope(&identity)?;
+        let mut invalid = Invalid::default();
+        let on = convert::required_date(&mut invalid, "closed_on", &r.closed_on);
+        let outcome = convert::outcome_from_pb(r.outcome, &r.outcome_note);
+        if outcome.is_none() {
+            invalid.push("outcome", "must name how the case ended");
+        }
+        let (Some(on), Some(outcome)) = (on, outcome) else {
+            return Err(invalid.into());
+        };
+        let change = CaseChange::Close(Closure { on, outcome });
+        let case = self.change(&identity, &r.case_id, &r.etag, change).await?;
+        Ok(pb::CloseCaseResponse {
+            r#case: Some(convert::case_to_pb(&case)),
+        })
+    }
+
+    async fn timeline(
+        &self,
+        identity: Identity,
+        r: pb::GetTimelineRequest,
+    ) -> Result<pb::GetTimelineResponse, ApiError> {
+        let case = visible_case(&self.ctx, &identity, &r.case_id).await?;
+        let mut invalid = Invalid::default();
+        let as_of = convert::optional_date(&mut invalid, "as_of", &r.as_of);
+        let rs = Self::rule_set(&case, r.rule_set)?;
+        invalid.into_result(())?;
+        let as_of = as_of.unwrap_or_else(|| self.ctx.clock.today());
+        let timeline = kia_domain::timeline::timeline(&case.facts, rs, as_of);
+        Ok(convert::timeline_to_pb(&timeline, rs.conflicts()))
+    }
+
+    async fn reimbursement(
+        &self,
+        identity: Identity,
+        r: pb::GetReimbursementRequest,
+    ) -> Result<pb::GetReimbursementResponse, ApiError> {
+        let case = visible_case(&self.ctx, &identity, &r.case_id).await?;
+        let mut invalid = Invalid::default();
+        let through = convert::optional_date(&mut invalid, "through", &r.through);
+        if r.weekly_benefit_oere <= 0 {
+            invalid.push("weekly_benefit_oere", "must be a positive amount in øre");
+        }
+        let rs = Self::rule_set(&case, r.rule_set)?;
+        invalid.into_result(())?;
+        let through = through.unwrap_or_else(|| self.ctx.clock.today());
+        let refused =
+            |e: kia_domain::reimbursement::ReimbursementError| ApiError::FailedPrecondition {
+                rule_id: None,
+                reason: e.to_string(),
+            };
+        let split = Financing::for_case(rs, &case.facts)
+            .and_then(|f| f.case(&case.facts, r.weekly_benefit_oere, through))
+            .map_err(refused)?;
+        Ok(pb::GetReimbursementResponse {
+            rule_set: convert::rule_set_to_pb(rs.id) as i32,
+            through: through.to_string(),
+            employer_oere: split.employer,
+            municipality_oere: split.municipality,
+            state_oere: split.state,
+            total_oere: split.total(),
+        })
+    }
+
+    /// Streams this municipality's case events after a position: first what is in the log,
+    /// then each new event as the feed reports the log has grown.
+    fn watch(
+        &self,
+        identity: &Identity,
+        r: pb::WatchCaseEventsRequest,
+    ) -> Result<
+        tokio_stream::wrappers::ReceiverStream<Result<pb::WatchCaseEventsResponse, Status>>,
+        ApiError,
+    > {
+        let scope = municipality_scope(identity)?.to_string();
+        if r.after_position < 0 {
+            return Err(ApiError::invalid("after_position", "must not be negative"));
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let (store, mut grown) = (self.ctx.store.clone(), self.ctx.feed.subscribe());
+        tokio::spawn(async move {
+            let mut position = r.after_position;
+            loop {
+                let batch = match store.events_after(position, 200).await {
+                    Ok(batch) => batch,
+                    Err(err) => {
+                        let _ = tx.send(Err(Status::from(ApiError::from(err)))).await;
+                        return;
+                    }
+                };
+                for event in &batch {
+                    position = event.position;
+                    if event.stream_type == "case" && event.municipality.as_deref() == Some(&scope)
+                    {
+                        let message = pb::WatchCaseEventsResponse {
+                            event: Some(convert::event_to_pb(event)),
+                        };
+                        if tx.send(Ok(message)).await.is_err() {
+                            return; // the watcher went away
+                        }
+                    }
+                }
+                if batch.is_empty() && grown.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
+    }
 }
+
+type WatchStream =
+    Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::WatchCaseEventsResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl CaseService for CaseApi {
@@ -173,8 +547,82 @@ impl CaseService for CaseApi {
     ) -> Result<Response<pb::ListCasesResponse>, Status> {
         handle(request, |id, req| self.list(id, req)).await
     }
-}
 
-fn uuid_random() -> u128 {
-    uuid::Uuid::new_v4().as_u128()
+    async fn visitate(
+        &self,
+        request: Request<pb::VisitateRequest>,
+    ) -> Result<Response<pb::VisitateResponse>, Status> {
+        handle(request, |id, req| CaseApi::visitate(self, id, req)).await
+    }
+
+    async fn record_follow_up(
+        &self,
+        request: Request<pb::RecordFollowUpRequest>,
+    ) -> Result<Response<pb::RecordFollowUpResponse>, Status> {
+        handle(request, |id, req| CaseApi::record_follow_up(self, id, req)).await
+    }
+
+    async fn set_exemption(
+        &self,
+        request: Request<pb::SetExemptionRequest>,
+    ) -> Result<Response<pb::SetExemptionResponse>, Status> {
+        handle(request, |id, req| CaseApi::set_exemption(self, id, req)).await
+    }
+
+    async fn lift_exemption(
+        &self,
+        request: Request<pb::LiftExemptionRequest>,
+    ) -> Result<Response<pb::LiftExemptionResponse>, Status> {
+        handle(request, |id, req| CaseApi::lift_exemption(self, id, req)).await
+    }
+
+    async fn record_partial_return(
+        &self,
+        request: Request<pb::RecordPartialReturnRequest>,
+    ) -> Result<Response<pb::RecordPartialReturnResponse>, Status> {
+        handle(request, |id, req| {
+            CaseApi::record_partial_return(self, id, req)
+        })
+        .await
+    }
+
+    async fn record_case_step(
+        &self,
+        request: Request<pb::RecordCaseStepRequest>,
+    ) -> Result<Response<pb::RecordCaseStepResponse>, Status> {
+        handle(request, |id, req| self.record_step(id, req)).await
+    }
+
+    async fn close_case(
+        &self,
+        request: Request<pb::CloseCaseRequest>,
+    ) -> Result<Response<pb::CloseCaseResponse>, Status> {
+        handle(request, |id, req| self.close(id, req)).await
+    }
+
+    async fn get_timeline(
+        &self,
+        request: Request<pb::GetTimelineRequest>,
+    ) -> Result<Response<pb::GetTimelineResponse>, Status> {
+        handle(request, |id, req| self.timeline(id, req)).await
+    }
+
+    async fn get_reimbursement(
+        &self,
+        request: Request<pb::GetReimbursementRequest>,
+    ) -> Result<Response<pb::GetReimbursementResponse>, Status> {
+        handle(request, |id, req| self.reimbursement(id, req)).await
+    }
+
+    type WatchCaseEventsStream = WatchStream;
+
+    async fn watch_case_events(
+        &self,
+        request: Request<pb::WatchCaseEventsRequest>,
+    ) -> Result<Response<Self::WatchCaseEventsStream>, Status> {
+        handle(request, |id, req| async move {
+            Ok(Box::pin(self.watch(&id, req)?) as WatchStream)
+        })
+        .await
+    }
 }

@@ -124,6 +124,7 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
         clock: Clock::system(),
         metrics: telemetry.metrics.clone(),
         gate: Gate::new(AuthMode::Development),
+        feed: kia_runtime::events::EventFeed::default(),
     };
 
     let mut names = Vec::new();

@@ -59,6 +59,19 @@ impl From<Invalid> for ApiError {
     }
 }
 
+impl From<kia_domain::case::ChangeError> for ApiError {
+    fn from(err: kia_domain::case::ChangeError) -> Self {
+        use kia_domain::case::ChangeError;
+        match err {
+            ChangeError::Invalid(invalid) => Self::InvalidArgument(invalid),
+            ChangeError::Refused { rule_id, reason } => Self::FailedPrecondition {
+                rule_id: rule_id.map(|r| r.to_string()),
+                reason,
+            },
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {

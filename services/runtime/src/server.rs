@@ -28,6 +28,7 @@ pub struct Context {
     pub clock: Clock,
     pub metrics: Metrics,
     pub gate: Gate,
+    pub feed: crate::events::EventFeed,
 }
 
 /// Runs before every kia RPC: refuses calls until the database is migrated, and puts the
@@ -214,6 +215,7 @@ pub async fn serve(
     }
     tokio::spawn(migrate_then_serve(ctx.clone(), health.clone()));
     tokio::spawn(refresh_gauges_periodically(ctx.clone()));
+    tokio::spawn(ctx.feed.clone().tail(ctx.store.clone()));
 
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(options.listener);
     let shutdown = {

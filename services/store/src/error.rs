@@ -16,6 +16,9 @@ pub enum StoreError {
     /// The database refuses writes (a read-only replica or file).
     #[error("database is read-only")]
     ReadOnly,
+    /// The row changed since it was read (optimistic concurrency); the caller re-reads.
+    #[error("changed concurrently")]
+    Stale,
     /// The request id was used before for a request with other parameters.
     #[error("request id reused with different parameters")]
     IdempotencyMismatch,

@@ -80,6 +80,17 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
+    /// The event of a recorded case change.
+    pub fn case_changed(case: &Case, change: &kia_domain::case::CaseChange) -> Self {
+        Self {
+            stream_type: "case",
+            stream_id: case.id.to_string(),
+            event_type: change.event_type(),
+            municipality: Some(case.intake.municipality.to_string()),
+            payload: change.event_payload(),
+        }
+    }
+
     pub fn case_opened(case: &Case) -> Self {
         Self {
             stream_type: "case",
@@ -145,8 +156,34 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Open cases per municipality (for the open-cases gauge).
     async fn open_cases_by_municipality(&self) -> StoreResult<Vec<(String, i64)>>;
 
+    /// Saves a changed case if it is still at `expected_version`, with the event recording the
+    /// change, in one transaction. A concurrent change wins: [`StoreError::Stale`].
+    async fn update_case(
+        &self,
+        case: &Case,
+        expected_version: i64,
+        event: &NewEvent,
+    ) -> StoreResult<()>;
+
     /// Up to `limit` events with a position greater than `after`, in position order.
     async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<StoredEvent>>;
+
+    /// The position of the last event (0 when the log is empty).
+    async fn last_event_position(&self) -> StoreResult<i64>;
+
+    /// Claims those of the named leases that are free, expired, or already held by `holder`,
+    /// until `now + ttl`; returns the names claimed. On PostgreSQL rows another replica is
+    /// claiming at the same moment are skipped (FOR UPDATE SKIP LOCKED), never waited for.
+    async fn claim_leases(
+        &self,
+        names: &[String],
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> StoreResult<Vec<String>>;
+
+    /// Gives up leases `holder` holds, so another replica may take them at once.
+    async fn release_leases(&self, names: &[String], holder: &str) -> StoreResult<()>;
 
     /// Flushes and closes: checkpoints the SQLite WAL, closes the pools.
     async fn close(&self);
@@ -165,6 +202,16 @@ pub async fn open(url: &str, options: &StoreOptions) -> StoreResult<std::sync::A
     }
 }
 
+/// The stored form of a case's current category ("1", "2", "3"), for filtering and metrics.
+fn category_column(case: &Case) -> Option<&'static str> {
+    use kia_domain::facts::Category;
+    case.category().map(|c| match c {
+        Category::One => "1",
+        Category::Two => "2",
+        Category::Three => "3",
+    })
+}
+
 /// Reads a stored timestamp written as RFC 3339 (SQLite keeps timestamps as text).
 fn parse_ts(raw: &str) -> StoreResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(raw)
@@ -181,6 +228,7 @@ struct CaseRow {
     employer_reference: Option<String>,
     citizen_reference: String,
     state: String,
+    facts: serde_json::Value,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: i64,
@@ -206,6 +254,7 @@ impl CaseRow {
                 citizen_reference: reference(&self.citizen_reference)?,
             },
             state: CaseState::from_str_opt(&self.state).ok_or_else(|| bad("state"))?,
+            facts: serde_json::from_value(self.facts).map_err(|e| bad(&format!("facts: {e}")))?,
             created_at: self.created_at,
             updated_at: self.updated_at,
             version: self.version,

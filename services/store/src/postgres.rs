@@ -10,7 +10,7 @@ use sqlx::{Postgres, Row, Transaction};
 
 use crate::{
     CaseFilter, CaseRow, Created, IdempotencyKey, NewEvent, Store, StoreError, StoreOptions,
-    StoreResult, StoredEvent,
+    StoreResult, StoredEvent, category_column,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -49,6 +49,9 @@ fn case_row(row: &PgRow) -> StoreResult<Case> {
         employer_reference: row.try_get("employer_reference")?,
         citizen_reference: row.try_get("citizen_reference")?,
         state: row.try_get("state")?,
+        facts: row
+            .try_get::<sqlx::types::Json<serde_json::Value>, _>("facts")?
+            .0,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         version: row.try_get("version")?,
@@ -137,8 +140,9 @@ impl PostgresStore {
         let intake = &case.intake;
         sqlx::query(
             "INSERT INTO cases (id, municipality, first_sick_day, employment_status,
-                employer_reference, citizen_reference, state, created_at, updated_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                employer_reference, citizen_reference, state, category, facts, created_at,
+                updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(case.id.as_uuid())
         .bind(intake.municipality.as_str())
@@ -147,6 +151,8 @@ impl PostgresStore {
         .bind(intake.employer_reference.as_ref().map(|r| r.as_str()))
         .bind(intake.citizen_reference.as_str())
         .bind(case.state.as_str())
+        .bind(category_column(case))
+        .bind(sqlx::types::Json(&case.facts))
         .bind(case.created_at)
         .bind(case.updated_at)
         .bind(case.version)
@@ -223,6 +229,91 @@ impl Store for PostgresStore {
         rows.iter()
             .map(|r| Ok((r.try_get("municipality")?, r.try_get("n")?)))
             .collect()
+    }
+
+    async fn update_case(
+        &self,
+        case: &Case,
+        expected_version: i64,
+        event: &NewEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE cases SET state = $1, category = $2, facts = $3, updated_at = $4, version = $5
+             WHERE id = $6 AND version = $7",
+        )
+        .bind(case.state.as_str())
+        .bind(category_column(case))
+        .bind(sqlx::types::Json(&case.facts))
+        .bind(case.updated_at)
+        .bind(case.version)
+        .bind(case.id.as_uuid())
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Stale);
+        }
+        append(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn last_event_position(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(position), 0) AS p FROM events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("p")?)
+    }
+
+    async fn claim_leases(
+        &self,
+        names: &[String],
+        holder: &str,
+        now: chrono::DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> StoreResult<Vec<String>> {
+        let until = now + chrono::Duration::from_std(ttl).map_err(StoreError::corrupt)?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at)
+             SELECT name, '', '-infinity' FROM UNNEST($1::text[]) AS name
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(names)
+        .execute(&mut *tx)
+        .await?;
+        // Rows another replica is claiming right now are skipped, not waited for.
+        let rows = sqlx::query(
+            "UPDATE leases SET holder = $2, expires_at = $3
+             WHERE name IN (
+                 SELECT name FROM leases
+                 WHERE name = ANY($1) AND (holder = $2 OR expires_at < $4)
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING name",
+        )
+        .bind(names)
+        .bind(holder)
+        .bind(until)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut claimed: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get("name"))
+            .collect::<Result<_, _>>()?;
+        claimed.sort();
+        Ok(claimed)
+    }
+
+    async fn release_leases(&self, names: &[String], holder: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM leases WHERE name = ANY($1) AND holder = $2")
+            .bind(names)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<StoredEvent>> {

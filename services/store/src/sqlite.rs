@@ -14,7 +14,7 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use crate::{
     CaseFilter, CaseRow, Created, IdempotencyKey, NewEvent, Store, StoreError, StoreOptions,
-    StoreResult, StoredEvent, parse_ts,
+    StoreResult, StoredEvent, category_column, parse_ts,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -51,6 +51,10 @@ impl SqliteStore {
     }
 }
 
+fn facts_json(case: &Case) -> StoreResult<String> {
+    serde_json::to_string(&case.facts).map_err(StoreError::corrupt)
+}
+
 fn case_row(row: &SqliteRow) -> StoreResult<Case> {
     CaseRow {
         id: row.try_get("id")?,
@@ -60,6 +64,7 @@ fn case_row(row: &SqliteRow) -> StoreResult<Case> {
         employer_reference: row.try_get("employer_reference")?,
         citizen_reference: row.try_get("citizen_reference")?,
         state: row.try_get("state")?,
+        facts: serde_json::from_str(row.try_get("facts")?).map_err(StoreError::corrupt)?,
         created_at: parse_ts(row.try_get("created_at")?)?,
         updated_at: parse_ts(row.try_get("updated_at")?)?,
         version: row.try_get("version")?,
@@ -133,8 +138,9 @@ impl Store for SqliteStore {
         let intake = &case.intake;
         sqlx::query(
             "INSERT INTO cases (id, municipality, first_sick_day, employment_status,
-                employer_reference, citizen_reference, state, created_at, updated_at, version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                employer_reference, citizen_reference, state, category, facts, created_at,
+                updated_at, version)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(case.id.to_string())
         .bind(intake.municipality.as_str())
@@ -143,6 +149,8 @@ impl Store for SqliteStore {
         .bind(intake.employer_reference.as_ref().map(|r| r.as_str()))
         .bind(intake.citizen_reference.as_str())
         .bind(case.state.as_str())
+        .bind(category_column(case))
+        .bind(facts_json(case)?)
         .bind(ts(case.created_at))
         .bind(ts(case.updated_at))
         .bind(case.version)
@@ -207,6 +215,86 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|r| Ok((r.try_get("municipality")?, r.try_get("n")?)))
             .collect()
+    }
+
+    async fn update_case(
+        &self,
+        case: &Case,
+        expected_version: i64,
+        event: &NewEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE cases SET state = ?, category = ?, facts = ?, updated_at = ?, version = ?
+             WHERE id = ? AND version = ?",
+        )
+        .bind(case.state.as_str())
+        .bind(category_column(case))
+        .bind(facts_json(case)?)
+        .bind(ts(case.updated_at))
+        .bind(case.version)
+        .bind(case.id.to_string())
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Stale);
+        }
+        append(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn last_event_position(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(position), 0) AS p FROM events")
+            .fetch_one(&self.readers)
+            .await?;
+        Ok(row.try_get("p")?)
+    }
+
+    async fn claim_leases(
+        &self,
+        names: &[String],
+        holder: &str,
+        now: chrono::DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> StoreResult<Vec<String>> {
+        let until = now + chrono::Duration::from_std(ttl).map_err(StoreError::corrupt)?;
+        // One writer: the check and the claim of each lease cannot interleave with another's.
+        let mut tx = self.writer.begin().await?;
+        let mut claimed = Vec::new();
+        for name in names {
+            let row = sqlx::query(
+                "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET holder = ?2, expires_at = ?3
+                 WHERE leases.holder = ?2 OR leases.expires_at < ?4
+                 RETURNING name",
+            )
+            .bind(name)
+            .bind(holder)
+            .bind(ts(until))
+            .bind(ts(now))
+            .fetch_optional(&mut *tx)
+            .await?;
+            if row.is_some() {
+                claimed.push(name.clone());
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn release_leases(&self, names: &[String], holder: &str) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        for name in names {
+            sqlx::query("DELETE FROM leases WHERE name = ? AND holder = ?")
+                .bind(name)
+                .bind(holder)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<StoredEvent>> {

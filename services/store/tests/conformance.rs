@@ -8,8 +8,11 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use kia_domain::case::{
-    Case, CaseId, CaseIntake, CaseState, EmploymentStatus, ExternalReference, MunicipalityCode,
+    Case, CaseChange, CaseId, CaseIntake, CaseState, EmploymentStatus, ExternalReference,
+    MunicipalityCode,
 };
+use kia_domain::facts::{Category, Visitation};
+use kia_store::NewEvent;
 use kia_store::{CaseFilter, Created, IdempotencyKey, Store, StoreError, StoreOptions, testing};
 
 /// A fresh, migrated store of each available backend.
@@ -32,20 +35,18 @@ async fn stores() -> Vec<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
 fn case(n: u64, municipality: &str) -> Case {
     let created =
         Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap() + chrono::Duration::seconds(n as i64);
-    Case {
-        id: CaseId::new(created.timestamp_millis() as u64, u128::from(n)),
-        intake: CaseIntake {
-            municipality: MunicipalityCode::parse(municipality).unwrap(),
-            first_sick_day: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
-            employment_status: EmploymentStatus::Employed,
-            employer_reference: Some(ExternalReference::parse("CVR-11111111").unwrap()),
-            citizen_reference: ExternalReference::parse(&format!("citizen-{n}")).unwrap(),
-        },
-        state: CaseState::Open,
-        created_at: created,
-        updated_at: created,
-        version: 1,
-    }
+    let intake = CaseIntake {
+        municipality: MunicipalityCode::parse(municipality).unwrap(),
+        first_sick_day: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+        employment_status: EmploymentStatus::Employed,
+        employer_reference: Some(ExternalReference::parse("CVR-11111111").unwrap()),
+        citizen_reference: ExternalReference::parse(&format!("citizen-{n}")).unwrap(),
+    };
+    Case::open(
+        CaseId::new(created.timestamp_millis() as u64, u128::from(n)),
+        intake,
+        created,
+    )
 }
 
 fn key(request_id: &str, fingerprint: &str) -> IdempotencyKey {
@@ -263,6 +264,131 @@ async fn a_tailing_reader_never_skips_an_event_committed_late() {
             seen,
             all,
             "{}: the tailing reader saw the log as it finally is",
+            store.backend()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_update_saves_the_facts_once_and_a_stale_version_is_refused() {
+    for (store, _dir) in stores().await {
+        let mut c = case(1, "630");
+        store.create_case(&c, None).await.unwrap();
+        let change = CaseChange::Visitate(Visitation {
+            on: NaiveDate::from_ymd_opt(2026, 10, 20).unwrap(),
+            category: Category::Two,
+            reason: "not expected back within 8 weeks".into(),
+        });
+        let event = NewEvent::case_changed(&c, &change);
+        let today = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        c.apply(change, today, c.created_at).unwrap();
+        store.update_case(&c, 1, &event).await.unwrap();
+        let read = store.get_case(c.id).await.unwrap().unwrap();
+        assert_eq!(read, c, "{}", store.backend());
+        assert_eq!(read.version, 2);
+        assert_eq!(read.category(), Some(Category::Two));
+
+        // A writer that read version 1 lost: nothing is written, no event appended.
+        let err = store.update_case(&c, 1, &event).await.unwrap_err();
+        assert!(matches!(err, StoreError::Stale), "{err:?}");
+        let events = store.events_after(0, 10).await.unwrap();
+        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(types, ["case.opened", "case.visitated"]);
+        assert_eq!(events[1].payload["category"], "two");
+        assert_eq!(
+            store.last_event_position().await.unwrap(),
+            events[1].position
+        );
+    }
+}
+
+#[tokio::test]
+async fn leases_go_to_one_holder_until_they_expire_or_are_released() {
+    let names: Vec<String> = (0..4).map(|n| format!("sweep/{n}")).collect();
+    let ttl = std::time::Duration::from_secs(30);
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+    for (store, _dir) in stores().await {
+        let a = store
+            .claim_leases(&names[..2], "replica-a", t0, ttl)
+            .await
+            .unwrap();
+        assert_eq!(a, names[..2], "{}", store.backend());
+        let b = store
+            .claim_leases(&names, "replica-b", t0, ttl)
+            .await
+            .unwrap();
+        assert_eq!(b, names[2..], "b gets only what a does not hold");
+        // a renews its own; b cannot take them before they expire.
+        assert_eq!(
+            store
+                .claim_leases(&names[..2], "replica-a", t0, ttl)
+                .await
+                .unwrap(),
+            names[..2]
+        );
+        let later = t0 + chrono::Duration::seconds(10);
+        assert!(
+            store
+                .claim_leases(&names[..2], "replica-b", later, ttl)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // a dies: after expiry b takes over.
+        let expired = t0 + chrono::Duration::seconds(31);
+        assert_eq!(
+            store
+                .claim_leases(&names, "replica-b", expired, ttl)
+                .await
+                .unwrap(),
+            names
+        );
+        // b releases one; a may claim it at once.
+        store
+            .release_leases(&names[..1], "replica-b")
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .claim_leases(&names, "replica-a", expired, ttl)
+                .await
+                .unwrap(),
+            names[..1]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_never_give_one_lease_to_two_holders() {
+    let names: Vec<String> = (0..16).map(|n| format!("shard/{n}")).collect();
+    let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+    for (store, _dir) in stores().await {
+        let claims: Vec<_> = (0..4)
+            .map(|r| {
+                let (store, names) = (store.clone(), names.clone());
+                tokio::spawn(async move {
+                    store
+                        .claim_leases(
+                            &names,
+                            &format!("replica-{r}"),
+                            now,
+                            std::time::Duration::from_secs(30),
+                        )
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for c in claims {
+            all.extend(c.await.unwrap());
+        }
+        all.sort();
+        let unique: BTreeSet<&String> = all.iter().collect();
+        assert_eq!(
+            unique.len(),
+            all.len(),
+            "{}: a lease went to two holders",
             store.backend()
         );
     }

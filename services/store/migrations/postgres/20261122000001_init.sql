@@ -8,6 +8,8 @@ CREATE TABLE cases (
     employer_reference  TEXT,
     citizen_reference   TEXT NOT NULL,
     state               TEXT NOT NULL,
+    category            TEXT,                              -- current visitation category: 1, 2, 3
+    facts               JSONB NOT NULL,                       -- kia_domain::facts::CaseFacts as JSON
     created_at          TIMESTAMPTZ NOT NULL,
     updated_at          TIMESTAMPTZ NOT NULL,
     version             BIGINT NOT NULL
@@ -39,4 +41,12 @@ CREATE TABLE idempotency_keys (
     resource_id    TEXT NOT NULL,
     created_at     TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (scope, request_id)
+);
+
+-- Leases split periodic work (sweeps) between replicas: a replica claims a lease by name for a
+-- while; another may take it over once it expired (its holder died or hung).
+CREATE TABLE leases (
+    name           TEXT PRIMARY KEY NOT NULL,
+    holder         TEXT NOT NULL,
+    expires_at     TIMESTAMPTZ NOT NULL
 );

@@ -8,6 +8,8 @@ CREATE TABLE cases (
     employer_reference  TEXT,
     citizen_reference   TEXT NOT NULL,
     state               TEXT NOT NULL,
+    category            TEXT,                              -- current visitation category: 1, 2, 3
+    facts               TEXT NOT NULL,                       -- kia_domain::facts::CaseFacts as JSON
     created_at          TEXT NOT NULL,                     -- RFC 3339, UTC
     updated_at          TEXT NOT NULL,
     version             INTEGER NOT NULL
@@ -38,4 +40,12 @@ CREATE TABLE idempotency_keys (
     resource_id    TEXT NOT NULL,
     created_at     TEXT NOT NULL,
     PRIMARY KEY (scope, request_id)
+) STRICT;
+
+-- Leases split periodic work (sweeps) between replicas: a replica claims a lease by name for a
+-- while; another may take it over once it expired (its holder died or hung).
+CREATE TABLE leases (
+    name           TEXT PRIMARY KEY NOT NULL,
+    holder         TEXT NOT NULL,
+    expires_at     TEXT NOT NULL
 ) STRICT;
