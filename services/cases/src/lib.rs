@@ -5,14 +5,13 @@ mod convert;
 
 use std::pin::Pin;
 
-use kia_domain::case::{Case, CaseChange, CaseId, CaseIntake, MunicipalityCode};
+use kia_domain::case::{Case, CaseChange, CaseId, CaseIntake};
 use kia_domain::error::Invalid;
 use kia_domain::facts::{Closure, Exemption, FollowUp, PartialReturn, Prognosis, Visitation};
 use kia_domain::reimbursement::Financing;
 use kia_domain::rules::RuleSet;
 use kia_proto::v1 as pb;
 use kia_proto::v1::case_service_server::CaseService;
-use kia_runtime::identity::OrganizationKind;
 use kia_runtime::{ApiError, Context, Identity, handle, pagination};
 use kia_store::{CaseFilter, Created, NewEvent, StoreError};
 use tonic::{Request, Response, Status};
@@ -42,18 +41,9 @@ impl CaseApi {
     }
 }
 
-/// Which municipality's cases a caller may see and change, checked before validation (AIP-211).
-/// Later grants (providers under contract, shared plans) widen this for other kinds.
-fn municipality_scope(identity: &Identity) -> Result<&MunicipalityCode, ApiError> {
-    match (identity.kind, &identity.municipality) {
-        (OrganizationKind::Jobcenter, Some(m)) => Ok(m),
-        _ => Err(ApiError::PermissionDenied),
-    }
-}
-
 /// The case, if it exists and the caller may see it; denial and absence look alike to strangers.
 async fn visible_case(ctx: &Context, identity: &Identity, raw_id: &str) -> Result<Case, ApiError> {
-    let scope = municipality_scope(identity)?;
+    let scope = identity.jobcenter_municipality()?;
     let id: CaseId = raw_id
         .parse()
         .map_err(|_| ApiError::invalid("case_id", "must be a case id as kia issued it"))?;
@@ -119,7 +109,7 @@ impl CaseApi {
         identity: Identity,
         request: pb::CreateCaseRequest,
     ) -> Result<pb::CreateCaseResponse, ApiError> {
-        let scope = municipality_scope(&identity)?.clone();
+        let scope = identity.jobcenter_municipality()?.clone();
         let today = self.ctx.clock.today();
         let raw = request.r#case.unwrap_or_default();
         let intake = CaseIntake::parse(&convert::raw_intake(&raw), today, "case.")?;
@@ -163,7 +153,7 @@ impl CaseApi {
         identity: Identity,
         request: pb::ListCasesRequest,
     ) -> Result<pb::ListCasesResponse, ApiError> {
-        let scope = municipality_scope(&identity)?.clone();
+        let scope = identity.jobcenter_municipality()?.clone();
         let page_size = pagination::page_size(request.page_size)?;
         let filter = convert::case_filter(&request)?;
         if filter.municipality.as_ref().is_some_and(|m| m != &scope) {
@@ -208,7 +198,7 @@ impl CaseApi {
         identity: Identity,
         r: pb::VisitateRequest,
     ) -> Result<pb::VisitateResponse, ApiError> {
-        municipality_scope(&identity)?;
+        identity.jobcenter_municipality()?;
         let mut invalid = Invalid::default();
         let on = convert::required_date(&mut invalid, "visited_on", &r.visited_on);
         let category = convert::category_from_pb(r.category);
@@ -235,7 +225,7 @@ impl CaseApi {
         identity: Identity,
         r: pb::RecordFollowUpRequest,
     ) -> Result<pb::RecordFollowUpResponse, ApiError> {
-        municipality_scope(&identity)?;
+        identity.jobcenter_municipality()?;
         let mut invalid = Invalid::default();
         let held_on = convert::required_date(&mut invalid, "held_on", &r.held_on);
         let next_agreed_on =
@@ -307,7 +297,7 @@ impl CaseApi {
         identity: Identity,
         r: pb::SetExemptionRequest,
     ) -> Result<pb::SetExemptionResponse, ApiError> {
-        municipality_scope(&identity)?;
+        identity.jobcenter_municipality()?;
         let mut invalid = Invalid::default();
         let from = convert::required_date(&mut invalid, "from", &r.from);
         let to = convert::optional_date(&mut invalid, "to", &r.to);
@@ -336,7 +326,7 @@ impl CaseApi {
         identity: Identity,
         r: pb::LiftExemptionRequest,
     ) -> Result<pb::LiftExemptionResponse, ApiError> {
-        municipality_scope(&identity)?;
+        identity.jobcenter_municipality()?;
         let mut invalid = Invalid::default();
         let on = convert::required_date(&mut invalid, "lifted_on", &r.lifted_on);
         let ground = convert::ground_from_pb(r.ground);
@@ -358,7 +348,7 @@ impl CaseApi {
         identity: Identity,
         r: pb::RecordPartialReturnRequest,
     ) -> Result<pb::RecordPartialReturnResponse, ApiError> {
-        municipality_scope(&identity)?;
+        identity.jobcenter_municipality()?;
         let mut invalid = Invalid::default();
         let from = convert::required_date(&mut invalid, "from", &r.from);
         let to = convert::optional_date(&mut invalid, "to", &r.to);
@@ -383,7 +373,7 @@ impl CaseApi {
         identity: Identity,
         r: pb::RecordCaseStepRequest,
     ) -> Result<pb::RecordCaseStepResponse, ApiError> {
-        municipality_scope(&identity)?;
+        identity.jobcenter_municipality()?;
         let mut invalid = Invalid::default();
         let on = convert::required_date(&mut invalid, "on", &r.on);
         let step = convert::step_from_pb(r.step);
@@ -411,7 +401,7 @@ impl CaseApi {
         identity: Identity,
         r: pb::CloseCaseRequest,
     ) -> Result<pb::CloseCaseResponse, ApiError> {
-        municipality_scope(&identity)?;
+        identity.jobcenter_municipality()?;
         let mut invalid = Invalid::default();
         let on = convert::required_date(&mut invalid, "closed_on", &r.closed_on);
         let outcome = convert::outcome_from_pb(r.outcome, &r.outcome_note);
@@ -485,7 +475,7 @@ impl CaseApi {
         tokio_stream::wrappers::ReceiverStream<Result<pb::WatchCaseEventsResponse, Status>>,
         ApiError,
     > {
-        let scope = municipality_scope(identity)?.to_string();
+        let scope = identity.jobcenter_municipality()?.to_string();
         if r.after_position < 0 {
             return Err(ApiError::invalid("after_position", "must not be negative"));
         }

@@ -120,6 +120,16 @@ impl Identity {
         })
     }
 
+    /// The municipality whose cases this caller may see and change: a jobcenter's own.
+    /// Checked before validation (AIP-211); every other kind is denied until grants (provider
+    /// referrals, shared plans) give it access to particular cases.
+    pub fn jobcenter_municipality(&self) -> Result<&MunicipalityCode, ApiError> {
+        match (self.kind, &self.municipality) {
+            (OrganizationKind::Jobcenter, Some(m)) => Ok(m),
+            _ => Err(ApiError::PermissionDenied),
+        }
+    }
+
     /// Takes the identity the gate put on a request.
     pub fn of<T>(request: &tonic::Request<T>) -> Result<Self, ApiError> {
         request

@@ -127,15 +127,9 @@ impl Default for StoreOptions {
     }
 }
 
-/// kia's storage. Implemented by [`SqliteStore`] and [`PostgresStore`].
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug + 'static {
-    /// The backend's name, for logs and metrics: `sqlite` or `postgres`.
-    fn backend(&self) -> &'static str;
-
-    /// Applies pending migrations. Safe to call from several replicas at once.
-    async fn migrate(&self) -> StoreResult<()>;
-
+/// Sickness-benefit cases.
+pub trait CaseStore: Send + Sync {
     /// Stores a new case and its `case.opened` event; with a key, a retry returns the first case.
     async fn create_case(
         &self,
@@ -164,6 +158,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         expected_version: i64,
         event: &NewEvent,
     ) -> StoreResult<()>;
+}
+
+/// kia's storage: one trait per aggregate (cases here; each service's own in its module),
+/// implemented by [`SqliteStore`] and [`PostgresStore`], plus what every service shares: the
+/// event log, leases, migrations.
+#[async_trait]
+pub trait Store: CaseStore + Send + Sync + std::fmt::Debug + 'static {
+    /// The backend's name, for logs and metrics: `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Applies pending migrations. Safe to call from several replicas at once.
+    async fn migrate(&self) -> StoreResult<()>;
 
     /// Up to `limit` events with a position greater than `after`, in position order.
     async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<StoredEvent>>;

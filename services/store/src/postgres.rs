@@ -9,8 +9,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::{
-    CaseFilter, CaseRow, Created, IdempotencyKey, NewEvent, Store, StoreError, StoreOptions,
-    StoreResult, StoredEvent, category_column,
+    CaseFilter, CaseRow, CaseStore, Created, IdempotencyKey, NewEvent, Store, StoreError,
+    StoreOptions, StoreResult, StoredEvent, category_column,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -20,7 +20,7 @@ const EVENT_LOG_LOCK: i64 = 0x6b69_612d_6576_7473;
 
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PostgresStore {
@@ -65,7 +65,10 @@ fn case_row(row: &PgRow) -> StoreResult<Case> {
 /// order, so a reader that saw position 11 may later miss position 10 committed after it. The
 /// transaction-scoped advisory lock, held from drawing the position until commit, makes positions
 /// become visible strictly in order. Appends are the only serialized step, and they come last.
-async fn append(tx: &mut Transaction<'_, Postgres>, events: &[NewEvent]) -> StoreResult<()> {
+pub(crate) async fn append(
+    tx: &mut Transaction<'_, Postgres>,
+    events: &[NewEvent],
+) -> StoreResult<()> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(EVENT_LOG_LOCK)
         .execute(&mut **tx)
@@ -87,7 +90,7 @@ async fn append(tx: &mut Transaction<'_, Postgres>, events: &[NewEvent]) -> Stor
     Ok(())
 }
 
-async fn replayed(
+pub(crate) async fn replayed(
     tx: &mut Transaction<'_, Postgres>,
     key: &IdempotencyKey,
 ) -> StoreResult<Option<uuid::Uuid>> {
@@ -165,17 +168,7 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
-
-    async fn migrate(&self) -> StoreResult<()> {
-        // sqlx takes an advisory lock, so replicas starting together migrate once.
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
+impl CaseStore for PostgresStore {
     async fn create_case(
         &self,
         case: &Case,
@@ -256,6 +249,19 @@ impl Store for PostgresStore {
         }
         append(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        // sqlx takes an advisory lock, so replicas starting together migrate once.
+        MIGRATOR.run(&self.pool).await?;
         Ok(())
     }
 

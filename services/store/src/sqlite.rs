@@ -13,19 +13,21 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::{
-    CaseFilter, CaseRow, Created, IdempotencyKey, NewEvent, Store, StoreError, StoreOptions,
-    StoreResult, StoredEvent, category_column, parse_ts,
+    CaseFilter, CaseRow, CaseStore, Created, IdempotencyKey, NewEvent, Store, StoreError,
+    StoreOptions, StoreResult, StoredEvent, category_column, parse_ts,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    writer: SqlitePool,
-    readers: SqlitePool,
+    /// The one write connection: every write transaction goes through it.
+    pub(crate) writer: SqlitePool,
+    pub(crate) readers: SqlitePool,
 }
 
-fn ts(t: chrono::DateTime<Utc>) -> String {
+/// A timestamp as SQLite keeps it: RFC 3339 text, microseconds, UTC.
+pub(crate) fn ts(t: chrono::DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
@@ -72,7 +74,8 @@ fn case_row(row: &SqliteRow) -> StoreResult<Case> {
     .into_case()
 }
 
-async fn append(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -> StoreResult<()> {
+/// Appends an event in the writer's transaction.
+pub(crate) async fn append(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO events (stream_type, stream_id, event_type, municipality, payload, recorded_at)
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -89,7 +92,7 @@ async fn append(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -> StoreResu
 }
 
 /// The resource a request id already produced, if any; refuses a key reused with other parameters.
-async fn replayed(
+pub(crate) async fn replayed(
     tx: &mut Transaction<'_, Sqlite>,
     key: &IdempotencyKey,
 ) -> StoreResult<Option<String>> {
@@ -110,16 +113,7 @@ async fn replayed(
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.writer).await?;
-        Ok(())
-    }
-
+impl CaseStore for SqliteStore {
     async fn create_case(
         &self,
         case: &Case,
@@ -242,6 +236,18 @@ impl Store for SqliteStore {
         }
         append(&mut tx, event).await?;
         tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.writer).await?;
         Ok(())
     }
 
