@@ -445,7 +445,9 @@ impl CaseApi {
             first_concluded,
             as_of,
         );
-        response.deadlines.push(convert::assessment_deadline_to_pb(&t21));
+        response
+            .deadlines
+            .push(convert::assessment_deadline_to_pb(&t21));
         Ok(response)
     }
 

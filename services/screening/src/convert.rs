@@ -7,9 +7,9 @@ use kia_domain::facts::{Category, ExemptionGround, OfferType, WeeklyHours};
 use kia_domain::icf::{Component, IcfItem};
 use kia_domain::screening::{
     Assessment, AssessmentInput, Change, ConclusionInput, Difficulty, Discipline, Domain,
-    EmployerView, ExemptionRecommendation, ExpectedReturn, FindingInput, HealthCondition,
-    IcfInput, IcfProfile, Member, OrganisationKind, PlanActivity, PlanActivityKind,
-    ScreeningGroup, ScreeningQueue, WorkAdaptation, WorkingMode,
+    EmployerView, ExemptionRecommendation, ExpectedReturn, FindingInput, HealthCondition, IcfInput,
+    IcfProfile, Member, OrganisationKind, PlanActivity, PlanActivityKind, ScreeningGroup,
+    ScreeningQueue, WorkAdaptation, WorkingMode,
 };
 use kia_domain::timeline::Status;
 use kia_proto::v1 as pb;
@@ -150,7 +150,10 @@ const OFFERS: [(pb::ProposedOfferType, OfferType); 5] = [
         pb::ProposedOfferType::GuidanceAndUpskilling,
         OfferType::GuidanceAndUpskilling,
     ),
-    (pb::ProposedOfferType::WorkPlacement, OfferType::WorkPlacement),
+    (
+        pb::ProposedOfferType::WorkPlacement,
+        OfferType::WorkPlacement,
+    ),
     (pb::ProposedOfferType::WageSubsidy, OfferType::WageSubsidy),
     (pb::ProposedOfferType::Mentor, OfferType::Mentor),
     (
@@ -371,7 +374,9 @@ pub(crate) fn idempotency_key(
 
 /// The assessment of a RecordAssessment request. Enum and time fields are checked here; the
 /// ICF codes, texts and domains by the domain, with the same field paths as the request.
-pub(crate) fn assessment_input(r: &pb::RecordAssessmentRequest) -> Result<AssessmentInput, Invalid> {
+pub(crate) fn assessment_input(
+    r: &pb::RecordAssessmentRequest,
+) -> Result<AssessmentInput, Invalid> {
     let mut invalid = Invalid::default();
     let discipline = discipline_from_pb(r.discipline);
     if discipline.is_none() {
@@ -554,7 +559,9 @@ pub(crate) fn conclusion_input(
             Ok(K::PhysicalTraining) => WorkAdaptation::PhysicalTraining,
             Ok(K::ReducedHours) => {
                 let hours = if w.hours_per_week.is_finite() {
-                    (w.hours_per_week * 60.0).round().clamp(0.0, f64::from(u32::MAX)) as u32
+                    (w.hours_per_week * 60.0)
+                        .round()
+                        .clamp(0.0, f64::from(u32::MAX)) as u32
                 } else {
                     0
                 };

@@ -240,14 +240,11 @@ impl ScreeningApi {
             {
                 Ok(()) => return Ok(next),
                 Err(StoreError::Stale) => {
-                    current = self
-                        .ctx
-                        .store
-                        .get_screening(current.id)
-                        .await?
-                        .ok_or(ApiError::NotFound {
+                    current = self.ctx.store.get_screening(current.id).await?.ok_or(
+                        ApiError::NotFound {
                             resource: "screening",
-                        })?;
+                        },
+                    )?;
                 }
                 Err(other) => return Err(other.into()),
             }
@@ -293,13 +290,12 @@ impl ScreeningApi {
             .concluded_screenings(current.screening.case_id())
             .await?
             .into_iter()
-            .filter(|p| {
+            .rfind(|p| {
                 p.id != current.id
                     && p.screening
                         .conclusion()
                         .is_some_and(|c| c.concluded_on <= input.concluded_on)
-            })
-            .last();
+            });
         let apply = |s: &mut ScreeningRecord| {
             s.screening
                 .conclude(input.clone(), previous.as_ref().map(|p| &p.screening))?;
@@ -374,7 +370,10 @@ impl ScreeningService for ScreeningApi {
         &self,
         request: Request<pb::RecordAssessmentRequest>,
     ) -> Result<Response<pb::RecordAssessmentResponse>, Status> {
-        handle(request, |id, req| ScreeningApi::record_assessment(self, id, req)).await
+        handle(request, |id, req| {
+            ScreeningApi::record_assessment(self, id, req)
+        })
+        .await
     }
 
     async fn conclude_screening(

@@ -391,7 +391,8 @@ fn pg_screening(row: &sqlx::postgres::PgRow) -> StoreResult<ScreeningRecord> {
         row.try_get("id")?,
         row.try_get("municipality")?,
         row.try_get("group_id")?,
-        row.try_get::<sqlx::types::Json<Screening>, _>("document")?.0,
+        row.try_get::<sqlx::types::Json<Screening>, _>("document")?
+            .0,
         row.try_get("created_at")?,
         row.try_get("updated_at")?,
         row.try_get("version")?,
