@@ -504,7 +504,7 @@ async fn bad_icf_codes_and_qualifiers_name_the_field_and_the_code(backend: Backe
         "kia-fys",
         start,
         20,
-        &["b28013.2", "b999.2", "d430.7"],
+        &["b28013.2", "b298.2", "d430.7"],
         &[Dom::Physical],
     );
     let err = screenings.record_assessment(r.clone()).await.unwrap_err();
@@ -512,7 +512,7 @@ async fn bad_icf_codes_and_qualifiers_name_the_field_and_the_code(backend: Backe
     let f = fields(&err);
     assert_eq!(f.len(), 2, "{f:?}");
     assert_eq!(f[0].0, "findings[1].icf");
-    assert!(f[0].1.contains("unknown ICF code b999"), "{}", f[0].1);
+    assert!(f[0].1.contains("unknown ICF code b298"), "{}", f[0].1);
     assert_eq!(f[1].0, "findings[2].icf");
     assert!(
         f[1].1.contains("qualifier 7") && f[1].1.contains("d430"),
