@@ -9,4 +9,5 @@ mod support;
 mod case_rules;
 mod cases;
 mod replicas;
+mod screening;
 mod standard;

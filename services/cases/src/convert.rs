@@ -247,6 +247,22 @@ fn deadline_to_pb(d: &Deadline) -> pb::Deadline {
     }
 }
 
+/// Rule T-21 (the 360-degree assessment by D55) as a timeline deadline.
+pub(crate) fn assessment_deadline_to_pb(
+    d: &kia_domain::screening::AssessmentDeadline,
+) -> pb::Deadline {
+    pb::Deadline {
+        rule_id: d.rule_id.to_owned(),
+        kind: "assessment_360".to_owned(),
+        number: 0,
+        due_on: d.due.to_string(),
+        status: status_to_pb(d.status) as i32,
+        met_on: d.met_on.map(|d| d.to_string()).unwrap_or_default(),
+        advisory: false,
+        note: d.note.to_owned(),
+    }
+}
+
 fn milestone_to_pb(m: &Milestone) -> pb::Milestone {
     let (kind, week) = kind_and_number(m.kind, &["week"]);
     let status = serde_json::to_value(m.status).unwrap_or_default();

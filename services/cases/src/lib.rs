@@ -430,7 +430,25 @@ impl CaseApi {
         invalid.into_result(())?;
         let as_of = as_of.unwrap_or_else(|| self.ctx.clock.today());
         let timeline = kia_domain::timeline::timeline(&case.facts, rs, as_of);
-        Ok(convert::timeline_to_pb(&timeline, rs.conflicts()))
+        let mut response = convert::timeline_to_pb(&timeline, rs.conflicts());
+        // T-21: the 360-degree assessment, met by the first concluded screening of the case.
+        let first_concluded = self
+            .ctx
+            .store
+            .concluded_screenings(case.id)
+            .await?
+            .iter()
+            .filter_map(|s| s.screening.conclusion().map(|c| c.concluded_on))
+            .min();
+        let t21 = kia_domain::screening::assessment_deadline(
+            case.intake.first_sick_day,
+            first_concluded,
+            as_of,
+        );
+        response
+            .deadlines
+            .push(convert::assessment_deadline_to_pb(&t21));
+        Ok(response)
     }
 
     async fn reimbursement(

@@ -38,6 +38,11 @@ impl Clock {
 /// The calendar date in Denmark of an instant. Danish civil time is UTC+1, or UTC+2 from the
 /// last Sunday of March to the last Sunday of October (EU rule, switch at 01:00 UTC).
 pub fn danish_date(instant: DateTime<Utc>) -> NaiveDate {
+    danish_local(instant).date()
+}
+
+/// The local date and time in Denmark of an instant (see [`danish_date`]).
+pub fn danish_local(instant: DateTime<Utc>) -> chrono::NaiveDateTime {
     use chrono::Datelike;
     let year = instant.year();
     let last_sunday = |month: u32| {
@@ -48,7 +53,7 @@ pub fn danish_date(instant: DateTime<Utc>) -> NaiveDate {
         day.and_hms_opt(1, 0, 0).unwrap_or_default().and_utc()
     };
     let summer = instant >= last_sunday(3) && instant < last_sunday(10);
-    (instant + Duration::hours(if summer { 2 } else { 1 })).date_naive()
+    (instant + Duration::hours(if summer { 2 } else { 1 })).naive_utc()
 }
 
 #[cfg(test)]

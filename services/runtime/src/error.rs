@@ -72,6 +72,25 @@ impl From<kia_domain::case::ChangeError> for ApiError {
     }
 }
 
+impl From<kia_domain::screening::ScreeningError> for ApiError {
+    fn from(err: kia_domain::screening::ScreeningError) -> Self {
+        use kia_domain::screening::{RULE_T21, ScreeningError};
+        match err {
+            ScreeningError::Invalid(invalid) => Self::InvalidArgument(invalid),
+            ScreeningError::NotReady(_) => Self::FailedPrecondition {
+                rule_id: Some(RULE_T21.to_owned()),
+                reason: err.to_string(),
+            },
+            ScreeningError::DuplicateDiscipline { .. } | ScreeningError::AlreadyConcluded => {
+                Self::FailedPrecondition {
+                    rule_id: None,
+                    reason: err.to_string(),
+                }
+            }
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {

@@ -6,6 +6,7 @@
 
 mod error;
 mod postgres;
+mod screening;
 mod sqlite;
 pub mod testing;
 
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::StoreError;
 pub use postgres::PostgresStore;
+pub use screening::{GroupRecord, ScreeningRecord, ScreeningStore};
 pub use sqlite::SqliteStore;
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -164,7 +166,7 @@ pub trait CaseStore: Send + Sync {
 /// implemented by [`SqliteStore`] and [`PostgresStore`], plus what every service shares: the
 /// event log, leases, migrations.
 #[async_trait]
-pub trait Store: CaseStore + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: CaseStore + ScreeningStore + Send + Sync + std::fmt::Debug + 'static {
     /// The backend's name, for logs and metrics: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -393,3 +393,232 @@ async fn concurrent_claims_never_give_one_lease_to_two_holders() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Screening groups and screenings
+
+mod screening {
+    use super::*;
+    use chrono::NaiveDateTime;
+    use kia_domain::screening::{
+        AssessmentInput, ConclusionInput, Discipline, Domain, FindingInput, IcfInput, Member,
+        NewCase, OrganisationKind, Screening, ScreeningGroup, WorkingMode,
+    };
+    use kia_store::{GroupRecord, ScreeningRecord};
+
+    fn group() -> GroupRecord {
+        let members = [Discipline::Caseworker, Discipline::Doctor]
+            .into_iter()
+            .map(|d| Member {
+                reference: d.as_str().into(),
+                discipline: d,
+                organisation: OrganisationKind::Jobcentre,
+            })
+            .collect();
+        GroupRecord {
+            id: uuid::Uuid::new_v4(),
+            municipality: MunicipalityCode::parse("630").unwrap(),
+            group: ScreeningGroup::new(
+                "group",
+                members,
+                WorkingMode::StandingGroup,
+                Some(vec![Discipline::Doctor]),
+            )
+            .unwrap(),
+            member_organizations: vec![None, Some("provider-1".into())],
+            created_at: Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap(),
+        }
+    }
+
+    fn screening(case: &Case, g: &GroupRecord) -> ScreeningRecord {
+        ScreeningRecord {
+            id: uuid::Uuid::new_v4(),
+            municipality: g.municipality.clone(),
+            group_id: g.id,
+            screening: Screening::open(case.id, g.group.clone(), day(40)),
+            created_at: g.created_at,
+            updated_at: g.created_at,
+            version: 1,
+        }
+    }
+
+    fn day(n: i64) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 10, 1).unwrap() + chrono::Duration::days(n)
+    }
+
+    fn at(n: i64) -> NaiveDateTime {
+        day(n).and_hms_opt(9, 0, 0).unwrap()
+    }
+
+    /// The doctor assesses all four domains and the screening is concluded on `concluded`.
+    fn concluded(mut s: ScreeningRecord, concluded: i64) -> ScreeningRecord {
+        s.screening
+            .add_assessment(AssessmentInput {
+                discipline: Discipline::Doctor,
+                assessor: None,
+                started_at: at(concluded),
+                ended_at: None,
+                findings: vec![FindingInput {
+                    icf: IcfInput::Written("b28013.2".into()),
+                    note: String::new(),
+                }],
+                personal_factors: String::new(),
+                work_capacity: "four hours a day".into(),
+                barriers: vec![],
+                recommended_actions: vec![],
+                domains: Domain::ALL.to_vec(),
+                health_condition: None,
+            })
+            .unwrap();
+        s.screening
+            .conclude(
+                ConclusionInput {
+                    concluded_on: day(concluded),
+                    recommended_category: Category::Two,
+                    exemption: None,
+                    plan_activities: vec![],
+                    work_adaptations: vec![],
+                    expected_return: None,
+                },
+                None,
+            )
+            .unwrap();
+        s.version += 1;
+        s
+    }
+
+    #[tokio::test]
+    async fn a_group_and_a_screening_read_back_and_a_request_id_replays_the_group() {
+        for (store, _dir) in stores().await {
+            let g = group();
+            let k = IdempotencyKey {
+                scope: "jobcenter:jc-630/CreateScreeningGroup".into(),
+                request_id: "g-1".into(),
+                fingerprint: "f".into(),
+            };
+            assert_eq!(
+                store.create_screening_group(&g, Some(&k)).await.unwrap(),
+                Created::New(g.clone())
+            );
+            let other = GroupRecord {
+                id: uuid::Uuid::new_v4(),
+                ..group()
+            };
+            assert_eq!(
+                store
+                    .create_screening_group(&other, Some(&k))
+                    .await
+                    .unwrap(),
+                Created::Replayed(g.clone()),
+                "{}",
+                store.backend()
+            );
+            assert_eq!(
+                store.get_screening_group(g.id).await.unwrap(),
+                Some(g.clone())
+            );
+            assert_eq!(store.get_screening_group(other.id).await.unwrap(), None);
+
+            let c = case(1, "630");
+            store.create_case(&c, None).await.unwrap();
+            let s = screening(&c, &g);
+            store.create_screening(&s).await.unwrap();
+            assert_eq!(store.get_screening(s.id).await.unwrap(), Some(s.clone()));
+            let events = store.events_after(0, 100).await.unwrap();
+            let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+            assert_eq!(
+                types,
+                ["screening_group.created", "case.opened", "screening.opened"]
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_update_is_stored_once_and_a_stale_version_is_refused() {
+        for (store, _dir) in stores().await {
+            let g = group();
+            store.create_screening_group(&g, None).await.unwrap();
+            let c = case(1, "630");
+            store.create_case(&c, None).await.unwrap();
+            let s = screening(&c, &g);
+            store.create_screening(&s).await.unwrap();
+            let done = concluded(s.clone(), 41);
+            let event = NewEvent::screening_concluded(&done);
+            store.update_screening(&done, 1, &event).await.unwrap();
+            assert!(
+                matches!(
+                    store.update_screening(&done, 1, &event).await,
+                    Err(StoreError::Stale)
+                ),
+                "{}",
+                store.backend()
+            );
+            assert_eq!(store.get_screening(s.id).await.unwrap(), Some(done.clone()));
+            let last = store.events_after(0, 100).await.unwrap().pop().unwrap();
+            assert_eq!(last.event_type, "screening.concluded");
+            assert_eq!(
+                last.payload,
+                serde_json::json!({ "case_id": c.id, "concluded_on": day(41) })
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_queue_lists_open_cases_and_whether_a_screening_was_concluded() {
+        for (store, _dir) in stores().await {
+            let g = group();
+            store.create_screening_group(&g, None).await.unwrap();
+            let (screened, open, other) = (case(1, "630"), case(2, "630"), case(3, "580"));
+            for c in [&screened, &open, &other] {
+                store.create_case(c, None).await.unwrap();
+            }
+            // An open screening does not count; a concluded one does.
+            store.create_screening(&screening(&open, &g)).await.unwrap();
+            for n in [50, 45] {
+                let s = screening(&screened, &g);
+                store.create_screening(&s).await.unwrap();
+                let done = concluded(s, n);
+                let event = NewEvent::screening_concluded(&done);
+                store.update_screening(&done, 1, &event).await.unwrap();
+            }
+            let mut got = store
+                .screening_candidates(&MunicipalityCode::parse("630").unwrap())
+                .await
+                .unwrap();
+            got.sort_by_key(|c| c.case_id);
+            let d0 = screened.intake.first_sick_day;
+            assert_eq!(
+                got,
+                [
+                    NewCase {
+                        case_id: screened.id,
+                        first_sick_day: d0,
+                        screened: true
+                    },
+                    NewCase {
+                        case_id: open.id,
+                        first_sick_day: d0,
+                        screened: false
+                    },
+                ],
+                "{}",
+                store.backend()
+            );
+            let dates: Vec<NaiveDate> = store
+                .concluded_screenings(screened.id)
+                .await
+                .unwrap()
+                .iter()
+                .map(|s| s.screening.conclusion().unwrap().concluded_on)
+                .collect();
+            assert_eq!(dates, [day(45), day(50)], "earliest conclusion first");
+            assert!(
+                store
+                    .concluded_screenings(open.id)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+    }
+}
