@@ -106,8 +106,7 @@ pub trait PlanStore: Send + Sync {
         municipality: &MunicipalityCode,
     ) -> StoreResult<bool>;
 
-    async fn plan_grant(&self, case: CaseId, organisation: &str)
-    -> StoreResult<Option<PlanGrant>>;
+    async fn plan_grant(&self, case: CaseId, organisation: &str) -> StoreResult<Option<PlanGrant>>;
 }
 
 /// A serde enum value as its snake_case name (`kind`, `stage` columns, event payloads).
@@ -121,7 +120,11 @@ fn name_of(value: impl serde::Serialize) -> String {
 
 /// The event of a change record: the version, and the ids, kinds and dates it touched. Never
 /// persons, free text, or what a health activity is.
-pub fn plan_event(record: &ChangeRecord, case: CaseId, municipality: &MunicipalityCode) -> NewEvent {
+pub fn plan_event(
+    record: &ChangeRecord,
+    case: CaseId,
+    municipality: &MunicipalityCode,
+) -> NewEvent {
     let mut payload = match &record.change {
         PlanChange::Created { kind, stage, .. } => {
             json!({ "kind": name_of(kind), "stage": name_of(stage) })
@@ -303,12 +306,11 @@ mod sqlite_impl {
         }
 
         async fn plan_history(&self, case: CaseId) -> StoreResult<Vec<ChangeRecord>> {
-            let rows = sqlx::query(
-                "SELECT record FROM plan_changes WHERE case_id = ? ORDER BY version",
-            )
-            .bind(case.to_string())
-            .fetch_all(&self.readers)
-            .await?;
+            let rows =
+                sqlx::query("SELECT record FROM plan_changes WHERE case_id = ? ORDER BY version")
+                    .bind(case.to_string())
+                    .fetch_all(&self.readers)
+                    .await?;
             rows.iter()
                 .map(|r| {
                     let raw: String = r.try_get("record")?;
@@ -528,12 +530,11 @@ mod postgres_impl {
         }
 
         async fn plan_history(&self, case: CaseId) -> StoreResult<Vec<ChangeRecord>> {
-            let rows = sqlx::query(
-                "SELECT record FROM plan_changes WHERE case_id = $1 ORDER BY version",
-            )
-            .bind(case.as_uuid())
-            .fetch_all(&self.pool)
-            .await?;
+            let rows =
+                sqlx::query("SELECT record FROM plan_changes WHERE case_id = $1 ORDER BY version")
+                    .bind(case.as_uuid())
+                    .fetch_all(&self.pool)
+                    .await?;
             rows.iter()
                 .map(|r| Ok(r.try_get::<Json<ChangeRecord>, _>("record")?.0))
                 .collect()
