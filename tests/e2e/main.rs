@@ -8,5 +8,6 @@ mod support;
 
 mod case_rules;
 mod cases;
+mod plans;
 mod replicas;
 mod standard;

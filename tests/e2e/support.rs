@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use kia_proto::v1::case_service_client::CaseServiceClient;
+use kia_proto::v1::plan_service_client::PlanServiceClient;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tonic::service::interceptor::InterceptedService;
@@ -215,6 +216,10 @@ impl Daemon {
 
     pub fn cases(&self, caller: Caller) -> CaseServiceClient<InterceptedService<Channel, Caller>> {
         CaseServiceClient::with_interceptor(self.channel.clone(), caller)
+    }
+
+    pub fn plans(&self, caller: Caller) -> PlanServiceClient<InterceptedService<Channel, Caller>> {
+        PlanServiceClient::with_interceptor(self.channel.clone(), caller)
     }
 
     /// Everything the daemon logged so far.

@@ -306,10 +306,9 @@ impl PlanApi {
         if history.is_empty() {
             return Err(ApiError::NotFound { resource: "plan" });
         }
-        let plan = plan::plan_as_of(&history, instant)?.ok_or(ApiError::FailedPrecondition {
-            rule_id: None,
-            reason: "the plan did not exist yet at that instant".into(),
-        })?;
+        // Before its creation the plan did not exist: NOT_FOUND, as for a case without a plan.
+        let plan =
+            plan::plan_as_of(&history, instant)?.ok_or(ApiError::NotFound { resource: "plan" })?;
         Ok(pb::GetPlanAsOfResponse {
             plan: Some(convert::plan_to_pb(&plan)),
         })
