@@ -402,13 +402,29 @@ async fn aarhus_follow_up_plan_is_written_jointly(backend: Backend) {
     let d0 = today() - Duration::days(40);
     let case_id = open_case(&daemon, AARHUS, d0).await;
     let mut plans = daemon.plans(AARHUS);
-    let mut plan = create_plan(
-        &mut plans,
-        &case_id,
-        pb::PlanKind::ActionPlan,
-        pb::PlanStage::Preliminary,
-    )
-    .await;
+    // The action plan; a retry with the same request id returns the same plan.
+    let create = pb::CreatePlanRequest {
+        case_id: case_id.clone(),
+        kind: pb::PlanKind::ActionPlan as i32,
+        stage: pb::PlanStage::Preliminary as i32,
+        author: Some(caseworker()),
+        request_id: "aarhus-plan-1".into(),
+    };
+    let mut plan = plans
+        .create_plan(create.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let retried = plans
+        .create_plan(create)
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(retried, plan);
     let writers = [
         party("citizen", "", pb::Capacity::Citizen),
         party(
@@ -941,16 +957,34 @@ async fn a_grant_lets_a_rehabilitation_centre_read_until_revoked_or_expired(back
         .unwrap_err();
     assert_eq!(end.code(), Code::PermissionDenied);
 
-    // A grant that expires: readable before the instant, denied after it. The wait is for the
-    // wall clock to pass a fixed instant, not for the daemon to get ready.
+    // A grant that expires: readable before the instant; the grantee's watch ends at it, and
+    // from then on the plan is denied.
     let soon = chrono::Utc::now() + Duration::milliseconds(1500);
     owner
         .grant_plan_access(grant(pb::PlanAccess::Read, soon))
         .await
         .unwrap();
     rehab.get_plan(read(&case_id)).await.unwrap();
-    let wait = (soon - chrono::Utc::now()).to_std().unwrap_or_default();
-    tokio::time::sleep(wait + std::time::Duration::from_millis(50)).await;
+    let mut watch = rehab
+        .watch_plan(pb::WatchPlanRequest {
+            case_id: case_id.clone(),
+            after_position: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let end = loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(20), watch.message())
+            .await
+            .expect("the watch ends when the grant expires")
+        {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the watch ended without a status"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(end.code(), Code::PermissionDenied);
+    assert!(chrono::Utc::now() >= soon);
     let denied = rehab.get_plan(read(&case_id)).await.unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied, "expired");
 }

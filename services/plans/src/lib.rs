@@ -402,7 +402,7 @@ impl PlanApi {
 
     /// Streams one plan's events after a position: first what is in the log, then each new
     /// event as the feed reports the log has grown. A grantee's stream ends with
-    /// PERMISSION_DENIED once its grant expires or is revoked.
+    /// PERMISSION_DENIED when its grant expires, or at the next change after it is revoked.
     async fn watch(
         &self,
         identity: &Identity,
@@ -424,19 +424,22 @@ impl PlanApi {
         let stream_id = case.id.to_string();
         tokio::spawn(async move {
             let mut position = r.after_position;
+            // When a grantee's grant runs out: the stream ends then, even if nothing changes.
+            let mut expires_at = None;
             loop {
                 if let Ground::Grantee(org) = &ground {
-                    let still = match store.plan_grant(case.id, org).await {
-                        Ok(grant) => grant.is_some_and(|g| g.allows(PlanAccess::Read, clock.now())),
+                    let grant = match store.plan_grant(case.id, org).await {
+                        Ok(grant) => grant.filter(|g| g.allows(PlanAccess::Read, clock.now())),
                         Err(err) => {
                             let _ = tx.send(Err(Status::from(ApiError::from(err)))).await;
                             return;
                         }
                     };
-                    if !still {
+                    let Some(grant) = grant else {
                         let _ = tx.send(Err(Status::from(ApiError::PermissionDenied))).await;
                         return;
-                    }
+                    };
+                    expires_at = Some(grant.expires_at);
                 }
                 let batch = match store.events_after(position, 200).await {
                     Ok(batch) => batch,
@@ -456,8 +459,21 @@ impl PlanApi {
                         }
                     }
                 }
-                if batch.is_empty() && grown.changed().await.is_err() {
-                    return;
+                if batch.is_empty() {
+                    let expiry = async {
+                        match expires_at {
+                            Some(at) => {
+                                let left = (at - clock.now()).to_std().unwrap_or_default();
+                                tokio::time::sleep(left).await;
+                            }
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        grew = grown.changed() => if grew.is_err() { return },
+                        // The check at the top of the loop ends the stream.
+                        () = expiry => {}
+                    }
                 }
             }
         });
