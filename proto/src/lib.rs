@@ -17,4 +17,5 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub mod service_names {
     pub const CASE_SERVICE: &str = "kia.v1.CaseService";
     pub const SCREENING_SERVICE: &str = "kia.v1.ScreeningService";
+    pub const PLAN_SERVICE: &str = "kia.v1.PlanService";
 }

@@ -8,6 +8,7 @@ mod support;
 
 mod case_rules;
 mod cases;
+mod plans;
 mod replicas;
 mod screening;
 mod standard;

@@ -221,12 +221,12 @@ fn lene_conclusion(id: &str) -> pb::ConcludeScreeningRequest {
         concluded_on: today().to_string(),
         recommended_category: pb::Category::Category2 as i32,
         plan_activities: vec![
-            pb::PlanActivity {
+            pb::ProposedPlanActivity {
                 description: "partial return at four hours a day".into(),
                 kind: pb::PlanActivityKind::PartialReturn as i32,
                 ..Default::default()
             },
-            pb::PlanActivity {
+            pb::ProposedPlanActivity {
                 description: "short course in lifting technique and in managing her pain".into(),
                 kind: pb::PlanActivityKind::ActiveOffer as i32,
                 offer_type: pb::ProposedOfferType::GuidanceAndUpskilling as i32,
@@ -670,7 +670,7 @@ async fn the_employer_view_carries_no_diagnosis_and_no_body_codes(backend: Backe
         .unwrap();
 
     let view = screenings
-        .get_employer_view(pb::GetEmployerViewRequest {
+        .get_screening_employer_view(pb::GetScreeningEmployerViewRequest {
             screening_id: id.clone(),
         })
         .await

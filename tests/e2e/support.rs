@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use kia_proto::v1::case_service_client::CaseServiceClient;
+use kia_proto::v1::plan_service_client::PlanServiceClient;
 use kia_proto::v1::screening_service_client::ScreeningServiceClient;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -223,6 +224,10 @@ impl Daemon {
         caller: Caller,
     ) -> ScreeningServiceClient<InterceptedService<Channel, Caller>> {
         ScreeningServiceClient::with_interceptor(self.channel.clone(), caller)
+    }
+
+    pub fn plans(&self, caller: Caller) -> PlanServiceClient<InterceptedService<Channel, Caller>> {
+        PlanServiceClient::with_interceptor(self.channel.clone(), caller)
     }
 
     /// Everything the daemon logged so far.

@@ -22,6 +22,8 @@ pub enum ServiceName {
     Cases,
     /// kia.v1.ScreeningService.
     Screening,
+    /// kia.v1.PlanService.
+    Plans,
 }
 
 #[derive(Debug, Args)]
@@ -136,12 +138,18 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
     if args.hosts(ServiceName::Screening) {
         names.push(kia_proto::service_names::SCREENING_SERVICE);
     }
+    if args.hosts(ServiceName::Plans) {
+        names.push(kia_proto::service_names::PLAN_SERVICE);
+    }
     let (mut routes, health) = server::standard_routes(&names)?;
     if args.hosts(ServiceName::Cases) {
         routes = routes.add_service(kia_cases::CaseApi::server(ctx.clone()));
     }
     if args.hosts(ServiceName::Screening) {
         routes = routes.add_service(kia_screening::ScreeningApi::server(ctx.clone()));
+    }
+    if args.hosts(ServiceName::Plans) {
+        routes = routes.add_service(kia_plans::PlanApi::server(ctx.clone()));
     }
 
     let listener = server::bind(args.listen).await?;

@@ -32,6 +32,8 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error")]
     Internal(String),
+    #[error("{resource} already exists")]
+    AlreadyExists { resource: &'static str },
 }
 
 impl ApiError {
@@ -49,6 +51,7 @@ impl ApiError {
             Self::Aborted { .. } => (Code::Aborted, "ETAG_MISMATCH"),
             Self::Unavailable(_) => (Code::Unavailable, "UNAVAILABLE"),
             Self::Internal(_) => (Code::Internal, "INTERNAL"),
+            Self::AlreadyExists { .. } => (Code::AlreadyExists, "ALREADY_EXISTS"),
         }
     }
 }
@@ -141,5 +144,20 @@ impl From<ApiError> for Status {
         }
         details.set_error_info(reason, ERROR_DOMAIN, metadata);
         Status::with_error_details(code, err.to_string(), details)
+    }
+}
+
+impl From<kia_domain::plan::PlanError> for ApiError {
+    fn from(err: kia_domain::plan::PlanError) -> Self {
+        use kia_domain::plan::PlanError;
+        match err {
+            PlanError::Invalid(invalid) => Self::InvalidArgument(invalid),
+            PlanError::Precondition(p) => Self::FailedPrecondition {
+                rule_id: None,
+                reason: p.to_string(),
+            },
+            // The store's etag check answers ABORTED before a record can be out of sequence.
+            PlanError::OutOfSequence { .. } => Self::Internal(err.to_string()),
+        }
     }
 }

@@ -657,7 +657,7 @@ fn profile_to_pb(p: &IcfProfile) -> pb::IcfProfile {
     }
 }
 
-fn activity_to_pb(a: &PlanActivity) -> pb::PlanActivity {
+fn activity_to_pb(a: &PlanActivity) -> pb::ProposedPlanActivity {
     let (kind, offer) = match a.kind {
         None => (pb::PlanActivityKind::Unspecified, None),
         Some(PlanActivityKind::PartialReturn) => (pb::PlanActivityKind::PartialReturn, None),
@@ -669,7 +669,7 @@ fn activity_to_pb(a: &PlanActivity) -> pb::PlanActivity {
             reverse(&OFFERS, offer_type),
         ),
     };
-    pb::PlanActivity {
+    pb::ProposedPlanActivity {
         description: a.description.clone(),
         kind: kind as i32,
         offer_type: offer.unwrap_or(pb::ProposedOfferType::Unspecified) as i32,
@@ -767,8 +767,8 @@ pub(crate) fn queue_to_pb(q: &ScreeningQueue) -> pb::ListUnscreenedCasesResponse
 
 /// The employer view on the wire: plain-language areas and degrees, adaptations, timing. No
 /// ICF code of any kind, no diagnosis, no free text.
-pub(crate) fn employer_view_to_pb(v: &EmployerView) -> pb::GetEmployerViewResponse {
-    pb::GetEmployerViewResponse {
+pub(crate) fn employer_view_to_pb(v: &EmployerView) -> pb::GetScreeningEmployerViewResponse {
+    pb::GetScreeningEmployerViewResponse {
         limitations: v
             .limitations
             .iter()

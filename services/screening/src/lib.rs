@@ -336,8 +336,8 @@ impl ScreeningApi {
     async fn employer_view(
         &self,
         identity: Identity,
-        r: pb::GetEmployerViewRequest,
-    ) -> Result<pb::GetEmployerViewResponse, ApiError> {
+        r: pb::GetScreeningEmployerViewRequest,
+    ) -> Result<pb::GetScreeningEmployerViewResponse, ApiError> {
         let s = self.visible_screening(&identity, &r.screening_id).await?;
         Ok(convert::employer_view_to_pb(&s.screening.employer_view()))
     }
@@ -397,10 +397,10 @@ impl ScreeningService for ScreeningApi {
         handle(request, |id, req| self.unscreened(id, req)).await
     }
 
-    async fn get_employer_view(
+    async fn get_screening_employer_view(
         &self,
-        request: Request<pb::GetEmployerViewRequest>,
-    ) -> Result<Response<pb::GetEmployerViewResponse>, Status> {
+        request: Request<pb::GetScreeningEmployerViewRequest>,
+    ) -> Result<Response<pb::GetScreeningEmployerViewResponse>, Status> {
         handle(request, |id, req| self.employer_view(id, req)).await
     }
 }

@@ -5,6 +5,7 @@
 //! Every change appends its domain event to the event log in the same transaction.
 
 mod error;
+mod plan;
 mod postgres;
 mod screening;
 mod sqlite;
@@ -18,6 +19,7 @@ use kia_domain::case::{Case, CaseId, CaseState, MunicipalityCode};
 use serde::{Deserialize, Serialize};
 
 pub use error::StoreError;
+pub use plan::{PlanAccess, PlanGrant, PlanStore, plan_event};
 pub use postgres::PostgresStore;
 pub use screening::{GroupRecord, ScreeningRecord, ScreeningStore};
 pub use sqlite::SqliteStore;
@@ -166,7 +168,9 @@ pub trait CaseStore: Send + Sync {
 /// implemented by [`SqliteStore`] and [`PostgresStore`], plus what every service shares: the
 /// event log, leases, migrations.
 #[async_trait]
-pub trait Store: CaseStore + ScreeningStore + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store:
+    CaseStore + ScreeningStore + PlanStore + Send + Sync + std::fmt::Debug + 'static
+{
     /// The backend's name, for logs and metrics: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -622,3 +622,247 @@ mod screening {
         }
     }
 }
+
+// --- plans (issue 7) -------------------------------------------------------------------------
+
+mod plans {
+    use super::*;
+    use kia_domain::plan::{
+        Activity, ActivityId, ActivityKind, Capacity, ChangeRecord, HealthKind, Party, Plan,
+        PlanChange, PlanKind, PlanStage, apply, plan_as_of, replay,
+    };
+    use kia_store::{PlanAccess, PlanGrant};
+
+    fn author() -> Party {
+        Party::new(
+            ExternalReference::parse("cw-1").unwrap(),
+            Some(ExternalReference::parse("jc-630").unwrap()),
+            Capacity::Caseworker,
+        )
+    }
+
+    fn at(minute: i64) -> chrono::DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap() + chrono::Duration::minutes(minute)
+    }
+
+    fn first(c: &Case) -> (Plan, ChangeRecord) {
+        let record = ChangeRecord::first(
+            at(0),
+            author(),
+            PlanChange::Created {
+                case: c.id,
+                kind: PlanKind::KiaReturnPlan,
+                stage: PlanStage::Preliminary,
+                owner: ExternalReference::parse("jc-630").unwrap(),
+            },
+        );
+        (apply(None, &record).unwrap(), record)
+    }
+
+    fn specialist(id: &str) -> PlanChange {
+        PlanChange::ActivityAdded {
+            activity: Activity::new(
+                ActivityId::parse(id).unwrap(),
+                ActivityKind::Health(HealthKind::Specialist),
+                ExternalReference::parse("region-syd").unwrap(),
+            )
+            .planned(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(), None),
+        }
+    }
+
+    fn m630() -> MunicipalityCode {
+        MunicipalityCode::parse("630").unwrap()
+    }
+
+    async fn plan_events(store: &Arc<dyn Store>) -> Vec<kia_store::StoredEvent> {
+        store
+            .events_after(0, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.stream_type == "plan")
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_plan_its_history_and_its_events_read_back() {
+        for (store, _dir) in stores().await {
+            let c = case(1, "630");
+            store.create_case(&c, None).await.unwrap();
+            let (plan, record) = first(&c);
+            assert_eq!(
+                store
+                    .create_plan(&plan, &record, &m630(), None)
+                    .await
+                    .unwrap(),
+                Created::New(plan.clone())
+            );
+            let r2 = plan.record(at(1), author(), specialist("spec"));
+            let p2 = plan.apply(&r2).unwrap();
+            store.update_plan(&p2, &r2, &m630()).await.unwrap();
+
+            assert_eq!(
+                store.get_plan(c.id).await.unwrap(),
+                Some(p2.clone()),
+                "{}",
+                store.backend()
+            );
+            let history = store.plan_history(c.id).await.unwrap();
+            assert_eq!(history, vec![record.clone(), r2.clone()]);
+            assert_eq!(replay(&history).unwrap(), Some(p2.clone()));
+            assert_eq!(plan_as_of(&history, at(0)).unwrap(), Some(plan.clone()));
+
+            let events = plan_events(&store).await;
+            let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+            assert_eq!(types, ["plan.created", "plan.activity_added"]);
+            assert_eq!(events[1].payload["activity_id"], "spec");
+            assert_eq!(events[1].payload["version"], 2);
+            assert_eq!(events[1].municipality.as_deref(), Some("630"));
+            assert!(
+                !events
+                    .iter()
+                    .any(|e| e.payload.to_string().contains("cw-1"))
+            );
+            assert_eq!(store.get_plan(case(2, "630").id).await.unwrap(), None);
+            assert!(
+                store
+                    .plan_history(case(2, "630").id)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn one_plan_per_case_and_request_ids_replay() {
+        for (store, _dir) in stores().await {
+            let c = case(1, "630");
+            store.create_case(&c, None).await.unwrap();
+            let (plan, record) = first(&c);
+            let k = IdempotencyKey {
+                scope: "jobcenter:jc-630/CreatePlan".into(),
+                request_id: "r-1".into(),
+                fingerprint: "f".into(),
+            };
+            store
+                .create_plan(&plan, &record, &m630(), Some(&k))
+                .await
+                .unwrap();
+            assert_eq!(
+                store
+                    .create_plan(&plan, &record, &m630(), Some(&k))
+                    .await
+                    .unwrap(),
+                Created::Replayed(plan.clone())
+            );
+            assert!(matches!(
+                store.create_plan(&plan, &record, &m630(), None).await,
+                Err(StoreError::Conflict(_))
+            ));
+            assert_eq!(plan_events(&store).await.len(), 1, "{}", store.backend());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stale_version_is_refused_and_nothing_is_written() {
+        for (store, _dir) in stores().await {
+            let c = case(1, "630");
+            store.create_case(&c, None).await.unwrap();
+            let (plan, record) = first(&c);
+            store
+                .create_plan(&plan, &record, &m630(), None)
+                .await
+                .unwrap();
+            let ra = plan.record(at(1), author(), specialist("a"));
+            let rb = plan.record(at(1), author(), specialist("b"));
+            store
+                .update_plan(&plan.apply(&ra).unwrap(), &ra, &m630())
+                .await
+                .unwrap();
+            assert!(matches!(
+                store
+                    .update_plan(&plan.apply(&rb).unwrap(), &rb, &m630())
+                    .await,
+                Err(StoreError::Stale)
+            ));
+            assert_eq!(store.plan_history(c.id).await.unwrap().len(), 2);
+            assert_eq!(plan_events(&store).await.len(), 2, "{}", store.backend());
+            let stored = store.get_plan(c.id).await.unwrap().unwrap();
+            assert_eq!(stored.activities[0].id.as_str(), "a");
+        }
+    }
+
+    #[tokio::test]
+    async fn grants_are_kept_replaced_revoked_and_expire() {
+        for (store, _dir) in stores().await {
+            let c = case(1, "630");
+            store.create_case(&c, None).await.unwrap();
+            let (plan, record) = first(&c);
+            store
+                .create_plan(&plan, &record, &m630(), None)
+                .await
+                .unwrap();
+            let grant = PlanGrant {
+                case: c.id,
+                organisation: "genoptraening-vejle".into(),
+                access: PlanAccess::Read,
+                purpose: "rehabilitation".into(),
+                granted_at: at(0),
+                expires_at: at(60),
+            };
+            store.put_plan_grant(&grant, &m630()).await.unwrap();
+            let got = store
+                .plan_grant(c.id, "genoptraening-vejle")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(got, grant, "{}", store.backend());
+            assert!(got.allows(PlanAccess::Read, at(59)));
+            assert!(!got.allows(PlanAccess::ReadUpdate, at(59)), "read only");
+            assert!(!got.allows(PlanAccess::Read, at(60)), "expired");
+
+            let wider = PlanGrant {
+                access: PlanAccess::ReadUpdate,
+                expires_at: at(120),
+                ..grant.clone()
+            };
+            store.put_plan_grant(&wider, &m630()).await.unwrap();
+            assert_eq!(
+                store.plan_grant(c.id, "genoptraening-vejle").await.unwrap(),
+                Some(wider)
+            );
+            assert_eq!(store.plan_grant(c.id, "someone-else").await.unwrap(), None);
+            assert!(
+                store
+                    .revoke_plan_grant(c.id, "genoptraening-vejle", &m630())
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !store
+                    .revoke_plan_grant(c.id, "genoptraening-vejle", &m630())
+                    .await
+                    .unwrap()
+            );
+            assert_eq!(
+                store.plan_grant(c.id, "genoptraening-vejle").await.unwrap(),
+                None
+            );
+            let types: Vec<String> = plan_events(&store)
+                .await
+                .into_iter()
+                .map(|e| e.event_type)
+                .collect();
+            assert_eq!(
+                types,
+                [
+                    "plan.created",
+                    "plan.access_granted",
+                    "plan.access_granted",
+                    "plan.access_revoked"
+                ]
+            );
+        }
+    }
+}
