@@ -16,4 +16,5 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 /// Fully qualified names of kia's gRPC services, as health checking and reflection name them.
 pub mod service_names {
     pub const CASE_SERVICE: &str = "kia.v1.CaseService";
+    pub const CONTRACTING_SERVICE: &str = "kia.v1.ContractingService";
 }

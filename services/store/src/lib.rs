@@ -4,6 +4,7 @@
 //!
 //! Every change appends its domain event to the event log in the same transaction.
 
+mod contracting;
 mod error;
 mod postgres;
 mod sqlite;
@@ -16,6 +17,10 @@ use chrono::{DateTime, Utc};
 use kia_domain::case::{Case, CaseId, CaseState, MunicipalityCode};
 use serde::{Deserialize, Serialize};
 
+pub use contracting::{
+    Admission, ContractFilter, ContractingStore, ProviderRecord, ReferralFilter, ReferralRecord,
+    Referred,
+};
 pub use error::StoreError;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -164,7 +169,7 @@ pub trait CaseStore: Send + Sync {
 /// implemented by [`SqliteStore`] and [`PostgresStore`], plus what every service shares: the
 /// event log, leases, migrations.
 #[async_trait]
-pub trait Store: CaseStore + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: CaseStore + ContractingStore + Send + Sync + std::fmt::Debug + 'static {
     /// The backend's name, for logs and metrics: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
