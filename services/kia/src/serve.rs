@@ -20,6 +20,8 @@ pub enum ServiceName {
     All,
     /// kia.v1.CaseService.
     Cases,
+    /// kia.v1.ContractingService.
+    Contracting,
 }
 
 #[derive(Debug, Args)]
@@ -131,9 +133,15 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
     if args.hosts(ServiceName::Cases) {
         names.push(kia_proto::service_names::CASE_SERVICE);
     }
+    if args.hosts(ServiceName::Contracting) {
+        names.push(kia_proto::service_names::CONTRACTING_SERVICE);
+    }
     let (mut routes, health) = server::standard_routes(&names)?;
     if args.hosts(ServiceName::Cases) {
         routes = routes.add_service(kia_cases::CaseApi::server(ctx.clone()));
+    }
+    if args.hosts(ServiceName::Contracting) {
+        routes = routes.add_service(kia_contracting::ContractingApi::server(ctx.clone()));
     }
 
     let listener = server::bind(args.listen).await?;

@@ -189,7 +189,10 @@ impl NewEvent {
         use kia_domain::contracting::ReferralEvent as E;
         let r = &record.referral;
         let (event_type, payload) = match event {
-            E::Started { on } => ("contracting.referral_started", serde_json::json!({ "on": on })),
+            E::Started { on } => (
+                "contracting.referral_started",
+                serde_json::json!({ "on": on }),
+            ),
             E::PlacementStarted { on } => (
                 "contracting.referral_placement_started",
                 serde_json::json!({ "on": on }),
