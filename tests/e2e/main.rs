@@ -8,5 +8,6 @@ mod support;
 
 mod case_rules;
 mod cases;
+mod contracting;
 mod replicas;
 mod standard;

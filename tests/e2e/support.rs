@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use kia_proto::v1::case_service_client::CaseServiceClient;
+use kia_proto::v1::contracting_service_client::ContractingServiceClient;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tonic::service::interceptor::InterceptedService;
@@ -215,6 +216,13 @@ impl Daemon {
 
     pub fn cases(&self, caller: Caller) -> CaseServiceClient<InterceptedService<Channel, Caller>> {
         CaseServiceClient::with_interceptor(self.channel.clone(), caller)
+    }
+
+    pub fn contracting(
+        &self,
+        caller: Caller,
+    ) -> ContractingServiceClient<InterceptedService<Channel, Caller>> {
+        ContractingServiceClient::with_interceptor(self.channel.clone(), caller)
     }
 
     /// Everything the daemon logged so far.
