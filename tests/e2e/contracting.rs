@@ -164,6 +164,7 @@ async fn event(
 
 /// One completed course: referred, started `wait` days later, a placement the day after the
 /// start when asked, ended `length` days after the start with `outcome`.
+#[allow(clippy::too_many_arguments)] // one argument per column of the course table
 async fn course(
     daemon: &Daemon,
     c: &mut Client,

@@ -870,7 +870,7 @@ impl ContractingStore for PostgresStore {
         if updated.rows_affected() == 0 {
             return Err(StoreError::Stale);
         }
-        crate::postgres::append(&mut tx, &[event.clone()]).await?;
+        crate::postgres::append(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await?;
         Ok(())
     }
