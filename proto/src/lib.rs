@@ -18,4 +18,5 @@ pub mod service_names {
     pub const CASE_SERVICE: &str = "kia.v1.CaseService";
     pub const SCREENING_SERVICE: &str = "kia.v1.ScreeningService";
     pub const PLAN_SERVICE: &str = "kia.v1.PlanService";
+    pub const CONTRACTING_SERVICE: &str = "kia.v1.ContractingService";
 }

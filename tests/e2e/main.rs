@@ -8,6 +8,7 @@ mod support;
 
 mod case_rules;
 mod cases;
+mod contracting;
 mod plans;
 mod replicas;
 mod screening;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use kia_proto::v1::case_service_client::CaseServiceClient;
+use kia_proto::v1::contracting_service_client::ContractingServiceClient;
 use kia_proto::v1::plan_service_client::PlanServiceClient;
 use kia_proto::v1::screening_service_client::ScreeningServiceClient;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -228,6 +229,13 @@ impl Daemon {
 
     pub fn plans(&self, caller: Caller) -> PlanServiceClient<InterceptedService<Channel, Caller>> {
         PlanServiceClient::with_interceptor(self.channel.clone(), caller)
+    }
+
+    pub fn contracting(
+        &self,
+        caller: Caller,
+    ) -> ContractingServiceClient<InterceptedService<Channel, Caller>> {
+        ContractingServiceClient::with_interceptor(self.channel.clone(), caller)
     }
 
     /// Everything the daemon logged so far.

@@ -24,6 +24,8 @@ pub enum ServiceName {
     Screening,
     /// kia.v1.PlanService.
     Plans,
+    /// kia.v1.ContractingService.
+    Contracting,
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +143,9 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
     if args.hosts(ServiceName::Plans) {
         names.push(kia_proto::service_names::PLAN_SERVICE);
     }
+    if args.hosts(ServiceName::Contracting) {
+        names.push(kia_proto::service_names::CONTRACTING_SERVICE);
+    }
     let (mut routes, health) = server::standard_routes(&names)?;
     if args.hosts(ServiceName::Cases) {
         routes = routes.add_service(kia_cases::CaseApi::server(ctx.clone()));
@@ -150,6 +155,9 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
     }
     if args.hosts(ServiceName::Plans) {
         routes = routes.add_service(kia_plans::PlanApi::server(ctx.clone()));
+    }
+    if args.hosts(ServiceName::Contracting) {
+        routes = routes.add_service(kia_contracting::ContractingApi::server(ctx.clone()));
     }
 
     let listener = server::bind(args.listen).await?;

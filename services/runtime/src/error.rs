@@ -161,3 +161,30 @@ impl From<kia_domain::plan::PlanError> for ApiError {
         }
     }
 }
+
+impl From<kia_domain::contracting::EconomicsError> for ApiError {
+    fn from(err: kia_domain::contracting::EconomicsError) -> Self {
+        use kia_domain::contracting::EconomicsError;
+        match err {
+            EconomicsError::Invalid(invalid) => Self::InvalidArgument(invalid),
+            EconomicsError::Reimbursement(e) => Self::FailedPrecondition {
+                rule_id: None,
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
+impl From<kia_domain::contracting::AdmissionVerdict> for ApiError {
+    /// A refused referral; an allowed verdict is no error and never converted.
+    fn from(verdict: kia_domain::contracting::AdmissionVerdict) -> Self {
+        use kia_domain::contracting::AdmissionVerdict;
+        match verdict {
+            AdmissionVerdict::Refused { rule_id, reason } => Self::FailedPrecondition {
+                rule_id: Some(rule_id.to_string()),
+                reason,
+            },
+            AdmissionVerdict::Allowed => Self::Internal("an allowed referral is no error".into()),
+        }
+    }
+}

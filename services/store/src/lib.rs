@@ -4,6 +4,7 @@
 //!
 //! Every change appends its domain event to the event log in the same transaction.
 
+mod contracting;
 mod error;
 mod plan;
 mod postgres;
@@ -18,6 +19,10 @@ use chrono::{DateTime, Utc};
 use kia_domain::case::{Case, CaseId, CaseState, MunicipalityCode};
 use serde::{Deserialize, Serialize};
 
+pub use contracting::{
+    Admission, ContractFilter, ContractingStore, ProviderRecord, ReferralFilter, ReferralRecord,
+    Referred,
+};
 pub use error::StoreError;
 pub use plan::{PlanAccess, PlanGrant, PlanStore, plan_event};
 pub use postgres::PostgresStore;
@@ -169,7 +174,7 @@ pub trait CaseStore: Send + Sync {
 /// event log, leases, migrations.
 #[async_trait]
 pub trait Store:
-    CaseStore + ScreeningStore + PlanStore + Send + Sync + std::fmt::Debug + 'static
+    CaseStore + ScreeningStore + PlanStore + ContractingStore + Send + Sync + std::fmt::Debug + 'static
 {
     /// The backend's name, for logs and metrics: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -866,3 +866,250 @@ mod plans {
         }
     }
 }
+
+mod contracting {
+    use super::*;
+    use kia_domain::contracting::{
+        Capacity, Contract, ContractId, DateRange, EndOutcome, Price, PriceUnit, Provider,
+        ProviderId, ProviderKind, Referral, ReferralEvent, ReferralId, ServiceType, admit_referral,
+    };
+    use kia_store::{ContractFilter, ProviderRecord, ReferralFilter, ReferralRecord, Referred};
+
+    fn day(m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, m, d).unwrap()
+    }
+
+    fn provider(n: u128, org: &str) -> ProviderRecord {
+        ProviderRecord {
+            provider: Provider {
+                id: ProviderId::new(1_700_000_000_000, n),
+                name: format!("Provider {n}"),
+                kind: ProviderKind::PrivateProvider,
+                cvr: None,
+            },
+            organization: org.into(),
+        }
+    }
+
+    fn contract(n: u128, provider: ProviderId, max_concurrent: Option<u32>) -> Contract {
+        Contract {
+            id: ContractId::new(1_700_000_000_000, n),
+            provider,
+            municipality: MunicipalityCode::parse("630").unwrap(),
+            service: ServiceType::ReturnToWorkCourse,
+            price: Price {
+                amount: 386_000,
+                per: PriceUnit::Course,
+            },
+            capacity: Capacity {
+                max_concurrent,
+                per_window: None,
+            },
+            period: DateRange::new(day(1, 1), day(12, 31)).unwrap(),
+            targets: vec![],
+            delegated_tasks: vec![],
+        }
+    }
+
+    fn referral(n: u128, contract: &Contract, case: &Case) -> ReferralRecord {
+        ReferralRecord {
+            referral: Referral {
+                id: ReferralId::new(1_700_000_000_000, n),
+                contract: contract.id,
+                case: case.id,
+                first_sick_day: case.intake.first_sick_day,
+                referred_on: day(10, 5),
+                started_on: None,
+                placement_on: None,
+                partial_return_on: None,
+                satisfied: None,
+                ended: None,
+            },
+            municipality: contract.municipality.clone(),
+            provider: contract.provider,
+            version: 1,
+        }
+    }
+
+    fn admit(
+        case: CaseId,
+        on: NaiveDate,
+    ) -> impl Fn(&Contract, &[Referral]) -> kia_domain::contracting::AdmissionVerdict + Send + Sync
+    {
+        move |c, existing| {
+            admit_referral(
+                c,
+                existing,
+                &MunicipalityCode::parse("630").unwrap(),
+                case,
+                on,
+            )
+        }
+    }
+
+    #[tokio::test]
+    async fn providers_and_contracts_read_back_and_organisations_are_unique() {
+        for (store, _dir) in stores().await {
+            let p = provider(1, "quick-care");
+            assert_eq!(
+                store.create_provider(&p, None).await.unwrap(),
+                Created::New(p.clone())
+            );
+            assert_eq!(
+                store.get_provider(p.provider.id).await.unwrap(),
+                Some(p.clone())
+            );
+            assert_eq!(
+                store.provider_by_organization("quick-care").await.unwrap(),
+                Some(p.clone())
+            );
+            let clash = store
+                .create_provider(&provider(2, "quick-care"), None)
+                .await;
+            assert!(
+                matches!(clash, Err(StoreError::Conflict(_))),
+                "{}",
+                store.backend()
+            );
+
+            let k = IdempotencyKey {
+                scope: "jobcenter:jc-630/CreateContract".into(),
+                request_id: "c-1".into(),
+                fingerprint: "f".into(),
+            };
+            let c = contract(10, p.provider.id, None);
+            assert_eq!(
+                store.create_contract(&c, Some(&k)).await.unwrap(),
+                Created::New(c.clone())
+            );
+            let retry = contract(11, p.provider.id, None);
+            assert_eq!(
+                store.create_contract(&retry, Some(&k)).await.unwrap(),
+                Created::Replayed(c.clone())
+            );
+            assert_eq!(store.get_contract(c.id).await.unwrap(), Some(c.clone()));
+            let mine = ContractFilter {
+                provider: Some(p.provider.id),
+                ..Default::default()
+            };
+            assert_eq!(
+                store.list_contracts(&mine, None, 10).await.unwrap(),
+                vec![c.clone()]
+            );
+            let elsewhere = ContractFilter {
+                municipality: Some(MunicipalityCode::parse("580").unwrap()),
+                ..Default::default()
+            };
+            assert!(
+                store
+                    .list_contracts(&elsewhere, None, 10)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            let missing = store
+                .create_contract(&contract(12, ProviderId::new(1, 99), None), None)
+                .await;
+            assert!(
+                matches!(missing, Err(StoreError::MissingReference(_))),
+                "{}",
+                store.backend()
+            );
+
+            let events = store.events_after(0, 100).await.unwrap();
+            let kinds: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
+            assert_eq!(
+                kinds,
+                [
+                    "contracting.provider_created",
+                    "contracting.contract_created"
+                ]
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_referral_is_admitted_in_its_transaction_and_updated_by_version() {
+        for (store, _dir) in stores().await {
+            let p = provider(1, "quick-care");
+            store.create_provider(&p, None).await.unwrap();
+            let c = contract(10, p.provider.id, Some(1));
+            store.create_contract(&c, None).await.unwrap();
+            let (a, b) = (case(1, "630"), case(2, "630"));
+            store.create_case(&a, None).await.unwrap();
+            store.create_case(&b, None).await.unwrap();
+
+            let first = referral(20, &c, &a);
+            let got = store
+                .refer(&first, None, &admit(a.id, day(10, 5)))
+                .await
+                .unwrap();
+            assert_eq!(got, Referred::New(first.clone()));
+            let second = referral(21, &c, &b);
+            match store
+                .refer(&second, None, &admit(b.id, day(10, 5)))
+                .await
+                .unwrap()
+            {
+                Referred::Refused(v) => assert!(!v.is_allowed()),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(store.get_referral(second.referral.id).await.unwrap(), None);
+
+            let mut started = first.clone();
+            started.referral = first
+                .referral
+                .apply(&ReferralEvent::Started { on: day(10, 9) }, day(11, 1), "")
+                .unwrap();
+            started.version = 2;
+            let event =
+                NewEvent::referral_changed(&started, &ReferralEvent::Started { on: day(10, 9) });
+            store.update_referral(&started, 1, &event).await.unwrap();
+            assert!(matches!(
+                store.update_referral(&started, 1, &event).await,
+                Err(StoreError::Stale)
+            ));
+            assert_eq!(
+                store.get_referral(first.referral.id).await.unwrap(),
+                Some(started.clone())
+            );
+
+            let filter = ReferralFilter {
+                provider: Some(p.provider.id),
+                ..Default::default()
+            };
+            assert_eq!(
+                store.list_referrals(&filter, None, 10).await.unwrap(),
+                vec![started.clone()]
+            );
+
+            let ended = ReferralEvent::Ended {
+                on: day(10, 20),
+                outcome: EndOutcome::RecoveredFully,
+            };
+            let mut done = started.clone();
+            done.referral = started.referral.apply(&ended, day(11, 1), "").unwrap();
+            done.version = 3;
+            store
+                .update_referral(&done, 2, &NewEvent::referral_changed(&done, &ended))
+                .await
+                .unwrap();
+            // The slot is free again: the second case now fits.
+            let mut later = second.clone();
+            later.referral.referred_on = day(10, 21);
+            let got = store
+                .refer(&later, None, &admit(b.id, day(10, 21)))
+                .await
+                .unwrap();
+            assert_eq!(got, Referred::New(later));
+
+            let events = store.events_after(0, 100).await.unwrap();
+            let ended_event = events
+                .iter()
+                .find(|e| e.event_type == "contracting.referral_ended")
+                .unwrap();
+            assert_eq!(ended_event.payload["outcome"], "recovered_fully");
+            assert_eq!(ended_event.municipality.as_deref(), Some("630"));
+        }
+    }
+}
