@@ -286,17 +286,7 @@ mod sqlite_impl {
         if let Some(existing) = crate::sqlite::replayed(tx, key).await? {
             return Ok(Some(existing));
         }
-        sqlx::query(
-            "INSERT INTO idempotency_keys (scope, request_id, fingerprint, resource_id, created_at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&key.scope)
-        .bind(&key.request_id)
-        .bind(&key.fingerprint)
-        .bind(resource_id)
-        .bind(ts(Utc::now()))
-        .execute(&mut **tx)
-        .await?;
+        crate::sqlite::remember_key(tx, key, &resource_id, Utc::now()).await?;
         Ok(None)
     }
 }
@@ -584,17 +574,7 @@ mod postgres_impl {
         if let Some(existing) = crate::postgres::replayed(tx, key).await? {
             return Ok(Some(existing));
         }
-        sqlx::query(
-            "INSERT INTO idempotency_keys (scope, request_id, fingerprint, resource_id, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&key.scope)
-        .bind(&key.request_id)
-        .bind(&key.fingerprint)
-        .bind(resource_id)
-        .bind(Utc::now())
-        .execute(&mut **tx)
-        .await?;
+        crate::postgres::remember_key(tx, key, &resource_id, Utc::now()).await?;
         Ok(None)
     }
 }

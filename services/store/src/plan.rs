@@ -277,17 +277,7 @@ mod sqlite_impl {
             insert_record(&mut tx, &case, record).await?;
             append(&mut tx, &plan_event(record, plan.case, municipality)).await?;
             if let Some(key) = key {
-                sqlx::query(
-                    "INSERT INTO idempotency_keys (scope, request_id, fingerprint, resource_id, created_at)
-                     VALUES (?, ?, ?, ?, ?)",
-                )
-                .bind(&key.scope)
-                .bind(&key.request_id)
-                .bind(&key.fingerprint)
-                .bind(&case)
-                .bind(ts(plan.created_at))
-                .execute(&mut *tx)
-                .await?;
+                crate::sqlite::remember_key(&mut tx, key, &case, plan.created_at).await?;
             }
             tx.commit().await?;
             Ok(Created::New(plan.clone()))
@@ -467,16 +457,12 @@ mod postgres_impl {
                     return Ok(Created::Replayed(doc.0));
                 }
                 // Claim the key first: a concurrent retry waits here, then reads the winner's.
-                sqlx::query(
-                    "INSERT INTO idempotency_keys (scope, request_id, fingerprint, resource_id, created_at)
-                     VALUES ($1, $2, $3, $4, $5)",
+                crate::postgres::remember_key(
+                    &mut tx,
+                    key,
+                    &plan.case.to_string(),
+                    plan.created_at,
                 )
-                .bind(&key.scope)
-                .bind(&key.request_id)
-                .bind(&key.fingerprint)
-                .bind(plan.case.to_string())
-                .bind(plan.created_at)
-                .execute(&mut *tx)
                 .await?;
             }
             sqlx::query(

@@ -90,6 +90,28 @@ pub(crate) async fn append(
     Ok(())
 }
 
+/// Records, in the transaction that creates it, which resource a request id produces. Done
+/// first: a concurrent retry with the same key waits on it, then fails with a unique violation.
+pub(crate) async fn remember_key(
+    tx: &mut Transaction<'_, Postgres>,
+    key: &IdempotencyKey,
+    resource_id: &str,
+    at: chrono::DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO idempotency_keys (scope, request_id, fingerprint, resource_id, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&key.scope)
+    .bind(&key.request_id)
+    .bind(&key.fingerprint)
+    .bind(resource_id)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 pub(crate) async fn replayed(
     tx: &mut Transaction<'_, Postgres>,
     key: &IdempotencyKey,
@@ -128,17 +150,7 @@ impl PostgresStore {
             }
             // Claim the key first: a concurrent retry with the same key waits here, then fails
             // with a unique violation and reads the winner's case.
-            sqlx::query(
-                "INSERT INTO idempotency_keys (scope, request_id, fingerprint, resource_id, created_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(&key.scope)
-            .bind(&key.request_id)
-            .bind(&key.fingerprint)
-            .bind(case.id.to_string())
-            .bind(case.created_at)
-            .execute(&mut *tx)
-            .await?;
+            remember_key(&mut tx, key, &case.id.to_string(), case.created_at).await?;
         }
         let intake = &case.intake;
         sqlx::query(

@@ -254,17 +254,8 @@ impl ScreeningStore for SqliteStore {
         .await?;
         sqlite::append(&mut tx, &NewEvent::screening_group_created(group)).await?;
         if let Some(key) = key {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (scope, request_id, fingerprint, resource_id, created_at)
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&key.scope)
-            .bind(&key.request_id)
-            .bind(&key.fingerprint)
-            .bind(group.id.to_string())
-            .bind(sqlite::ts(group.created_at))
-            .execute(&mut *tx)
-            .await?;
+            crate::sqlite::remember_key(&mut tx, key, &group.id.to_string(), group.created_at)
+                .await?;
         }
         tx.commit().await?;
         Ok(Created::New(group.clone()))
@@ -415,17 +406,8 @@ impl PostgresStore {
                 return Ok(Created::Replayed(pg_group(&row)?));
             }
             // Claim the key first: a concurrent retry waits here, then reads the winner's group.
-            sqlx::query(
-                "INSERT INTO idempotency_keys (scope, request_id, fingerprint, resource_id, created_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(&key.scope)
-            .bind(&key.request_id)
-            .bind(&key.fingerprint)
-            .bind(group.id.to_string())
-            .bind(group.created_at)
-            .execute(&mut *tx)
-            .await?;
+            crate::postgres::remember_key(&mut tx, key, &group.id.to_string(), group.created_at)
+                .await?;
         }
         sqlx::query(
             "INSERT INTO screening_groups (id, municipality, document, created_at)

@@ -91,6 +91,27 @@ pub(crate) async fn append(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -
     Ok(())
 }
 
+/// Records, in the transaction that created it, which resource a request id produced.
+pub(crate) async fn remember_key(
+    tx: &mut Transaction<'_, Sqlite>,
+    key: &IdempotencyKey,
+    resource_id: &str,
+    at: chrono::DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO idempotency_keys (scope, request_id, fingerprint, resource_id, created_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&key.scope)
+    .bind(&key.request_id)
+    .bind(&key.fingerprint)
+    .bind(resource_id)
+    .bind(ts(at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// The resource a request id already produced, if any; refuses a key reused with other parameters.
 pub(crate) async fn replayed(
     tx: &mut Transaction<'_, Sqlite>,
@@ -152,17 +173,7 @@ impl CaseStore for SqliteStore {
         .await?;
         append(&mut tx, &NewEvent::case_opened(case)).await?;
         if let Some(key) = key {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (scope, request_id, fingerprint, resource_id, created_at)
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&key.scope)
-            .bind(&key.request_id)
-            .bind(&key.fingerprint)
-            .bind(case.id.to_string())
-            .bind(ts(case.created_at))
-            .execute(&mut *tx)
-            .await?;
+            remember_key(&mut tx, key, &case.id.to_string(), case.created_at).await?;
         }
         tx.commit().await?;
         Ok(Created::New(case.clone()))
