@@ -30,6 +30,15 @@ impl CaseId {
         Self(Uuid::from_u128(raw))
     }
 
+    /// A new identifier from an instant in microseconds: the sub-millisecond part fills the
+    /// first 12 random bits (RFC 9562 §6.2, method 3), so cases created one after another within
+    /// the same millisecond still sort in creation order.
+    pub fn from_micros(unix_micros: u64, random: u128) -> Self {
+        let sub_ms = u128::from(unix_micros % 1000);
+        let random = (sub_ms << 64) | (random & ((1 << 64) - 1));
+        Self::new(unix_micros / 1000, random)
+    }
+
     pub fn as_uuid(&self) -> Uuid {
         self.0
     }
@@ -698,5 +707,16 @@ mod tests {
         assert!(a < b);
         assert_eq!(a.as_uuid().get_version_num(), 7);
         assert_eq!(a.to_string().parse::<CaseId>().unwrap(), a);
+    }
+
+    #[test]
+    fn case_ids_within_one_millisecond_sort_by_microsecond() {
+        // Random bits that would put the earlier case last without the sub-millisecond part.
+        let earlier = CaseId::from_micros(1_700_000_000_000_123, u128::MAX);
+        let later = CaseId::from_micros(1_700_000_000_000_124, 0);
+        assert!(earlier < later);
+        assert_eq!(later.as_uuid().get_version_num(), 7);
+        let next_ms = CaseId::from_micros(1_700_000_000_001_000, 0);
+        assert!(CaseId::from_micros(1_700_000_000_000_999, u128::MAX) < next_ms);
     }
 }

@@ -119,8 +119,8 @@ impl CaseApi {
         let key = convert::idempotency_key(&identity, "CreateCase", &request.request_id, &intake)?;
 
         let now = self.ctx.clock.now();
-        let id = CaseId::new(
-            now.timestamp_millis().max(0) as u64,
+        let id = CaseId::from_micros(
+            now.timestamp_micros().max(0) as u64,
             uuid::Uuid::new_v4().as_u128(),
         );
         let case = Case::open(id, intake, now);
