@@ -6,6 +6,7 @@
 
 mod support;
 
+mod authn;
 mod case_rules;
 mod cases;
 mod contracting;

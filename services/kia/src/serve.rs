@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
+use kia_runtime::auth::{TokenSigner, Verifier};
 use kia_runtime::identity::AuthMode;
 use kia_runtime::server::{self, Gate, ServeOptions};
 use kia_runtime::telemetry::{LogFormat, Telemetry};
@@ -72,6 +73,47 @@ pub struct ServeArgs {
     /// Seconds one database statement may run before it is cancelled.
     #[arg(long, env = "KIA_DB_STATEMENT_TIMEOUT", default_value_t = 10)]
     db_statement_timeout: u64,
+
+    #[command(flatten)]
+    auth: AuthArgs,
+}
+
+/// How callers authenticate.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// JWKS file with the public keys (Ed25519) whose tokens are trusted. Default: the key pair in
+    /// the data directory (created on first start; `kia token issue` signs with it).
+    #[arg(long, env = "KIA_JWKS")]
+    jwks: Option<PathBuf>,
+
+    /// The `iss` a token must carry.
+    #[arg(long, env = "KIA_TOKEN_ISSUER", default_value = kia_runtime::auth::DEFAULT_ISSUER)]
+    token_issuer: String,
+
+    /// The `aud` a token must carry.
+    #[arg(long, env = "KIA_TOKEN_AUDIENCE", default_value = kia_runtime::auth::DEFAULT_AUDIENCE)]
+    token_audience: String,
+
+    /// INSECURE: also accept unsigned identities from x-kia-* metadata. Development only.
+    #[arg(long, env = "KIA_INSECURE_DEV_IDENTITIES")]
+    insecure_dev_identities: bool,
+}
+
+impl AuthArgs {
+    fn mode(&self, data_dir: &std::path::Path) -> anyhow::Result<AuthMode> {
+        let verifier = match &self.jwks {
+            Some(path) => Verifier::from_jwks_file(path, &self.token_issuer, &self.token_audience)?,
+            None => {
+                TokenSigner::ensure_in(data_dir)?.verifier(&self.token_issuer, &self.token_audience)
+            }
+        };
+        let verifier = Arc::new(verifier);
+        Ok(if self.insecure_dev_identities {
+            AuthMode::Development(verifier)
+        } else {
+            AuthMode::Tokens(verifier)
+        })
+    }
 }
 
 impl ServeArgs {
@@ -121,15 +163,22 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
         .await
         .context("opening the database")?;
 
-    tracing::warn!(
-        "development identities: callers are trusted by the x-kia-* metadata they send; \
-         do not expose this daemon beyond a development machine"
-    );
+    let auth = args
+        .auth
+        .mode(&args.data_dir)
+        .context("setting up token verification")?;
+    if matches!(auth, AuthMode::Development(_)) {
+        tracing::warn!(
+            "INSECURE development identities (--insecure-dev-identities): callers without a \
+             token are trusted by the x-kia-* metadata they send; never expose this daemon \
+             beyond a development machine"
+        );
+    }
     let ctx = Context {
         store,
         clock: Clock::system(),
         metrics: telemetry.metrics.clone(),
-        gate: Gate::new(AuthMode::Development),
+        gate: Gate::new(auth.clone()),
         feed: kia_runtime::events::EventFeed::default(),
     };
 
@@ -170,7 +219,11 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
         .as_ref()
         .map(|l| l.local_addr())
         .transpose()?;
-    tracing::info!(grpc = %grpc_addr, metrics = ?metrics_addr, backend = ctx.store.backend(), services = ?names, "listening");
+    let identities = match auth {
+        AuthMode::Tokens(_) => "signed",
+        AuthMode::Development(_) => "insecure-dev",
+    };
+    tracing::info!(grpc = %grpc_addr, metrics = ?metrics_addr, backend = ctx.store.backend(), services = ?names, identities, "listening");
     // One machine-readable line on stdout, for scripts and tests that start kia on port 0.
     match metrics_addr {
         Some(m) => println!("kia listening grpc={grpc_addr} metrics={m}"),

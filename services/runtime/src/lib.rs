@@ -1,10 +1,12 @@
 //! kia-runtime: the plumbing every kia service shares — the clock, caller identity, errors as
 //! gRPC statuses, page tokens, telemetry and server assembly.
 
+pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod events;
 pub mod identity;
+mod keyfile;
 pub mod pagination;
 pub mod server;
 pub mod telemetry;

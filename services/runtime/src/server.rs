@@ -18,7 +18,7 @@ use tonic_health::server::HealthReporter;
 use tracing::Instrument;
 
 use crate::clock::Clock;
-use crate::identity::{AuthMode, Identity};
+use crate::identity::AuthMode;
 use crate::telemetry::{Metrics, Telemetry, status_name};
 
 /// What every service of a process shares.
@@ -59,9 +59,7 @@ impl tonic::service::Interceptor for Gate {
                 "kia is starting: database migrations are pending",
             ));
         }
-        let identity = match self.auth {
-            AuthMode::Development => Identity::from_metadata(request.metadata())?,
-        };
+        let identity = self.auth.authenticate(request.metadata())?;
         request.extensions_mut().insert(identity);
         Ok(request)
     }
