@@ -12,7 +12,7 @@ use kia_domain::reimbursement::Financing;
 use kia_domain::rules::RuleSet;
 use kia_proto::v1 as pb;
 use kia_proto::v1::case_service_server::CaseService;
-use kia_runtime::{ApiError, Context, Identity, handle, pagination};
+use kia_runtime::{ApiError, Context, Identity, audit, authz, handle, pagination};
 use kia_store::{CaseFilter, Created, NewEvent, StoreError};
 use tonic::{Request, Response, Status};
 
@@ -43,15 +43,7 @@ impl CaseApi {
 
 /// The case, if it exists and the caller may see it; denial and absence look alike to strangers.
 async fn visible_case(ctx: &Context, identity: &Identity, raw_id: &str) -> Result<Case, ApiError> {
-    let scope = identity.jobcenter_municipality()?;
-    let id: CaseId = raw_id
-        .parse()
-        .map_err(|_| ApiError::invalid("case_id", "must be a case id as kia issued it"))?;
-    match ctx.store.get_case(id).await? {
-        Some(case) if &case.intake.municipality == scope => Ok(case),
-        Some(_) => Err(ApiError::PermissionDenied),
-        None => Err(ApiError::NotFound { resource: "case" }),
-    }
+    authz::jobcenter_case(&*ctx.store, identity, raw_id).await
 }
 
 /// How many times a change without an etag is re-applied when another writer got there first.
@@ -124,6 +116,7 @@ impl CaseApi {
             uuid::Uuid::new_v4().as_u128(),
         );
         let case = Case::open(id, intake, now);
+        audit::touch(&case.id.to_string(), audit::Category::Case);
         let case = match self.ctx.store.create_case(&case, key.as_ref()).await? {
             Created::New(case) => {
                 self.ctx.feed.nudge();
@@ -187,6 +180,9 @@ impl CaseApi {
         } else {
             String::new()
         };
+        for case in &cases {
+            audit::touch(&case.id.to_string(), audit::Category::Case);
+        }
         Ok(pb::ListCasesResponse {
             cases: cases.iter().map(convert::case_to_pb).collect(),
             next_page_token,

@@ -175,10 +175,10 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
         );
     }
     let ctx = Context {
-        store,
+        store: store.clone(),
         clock: Clock::system(),
         metrics: telemetry.metrics.clone(),
-        gate: Gate::new(auth.clone()),
+        gate: Gate::new(auth.clone()).with_audit(store.clone()),
         feed: kia_runtime::events::EventFeed::default(),
     };
 

@@ -17,6 +17,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tracing::Instrument;
 
+use crate::authz::RpcMethod;
 use crate::clock::Clock;
 use crate::identity::AuthMode;
 use crate::telemetry::{Metrics, Telemetry, status_name};
@@ -37,6 +38,7 @@ pub struct Context {
 pub struct Gate {
     ready: Arc<AtomicBool>,
     auth: AuthMode,
+    audit: Option<crate::audit::AuditSink>,
 }
 
 impl Gate {
@@ -44,7 +46,14 @@ impl Gate {
         Self {
             ready: Arc::default(),
             auth,
+            audit: None,
         }
+    }
+
+    /// Records every access to personal data the services declare in this store's audit trail.
+    pub fn with_audit(mut self, store: Arc<dyn Store>) -> Self {
+        self.audit = Some(crate::audit::AuditSink(store));
+        self
     }
 
     pub fn is_ready(&self) -> bool {
@@ -60,7 +69,13 @@ impl tonic::service::Interceptor for Gate {
             ));
         }
         let identity = self.auth.authenticate(request.metadata())?;
+        if let Some(method) = request.extensions().get::<RpcMethod>() {
+            crate::authz::admit(&method.0, &identity)?;
+        }
         request.extensions_mut().insert(identity);
+        if let Some(audit) = &self.audit {
+            request.extensions_mut().insert(audit.clone());
+        }
         Ok(request)
     }
 }
@@ -104,7 +119,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         // Take the service that was polled ready; leave a fresh clone in its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -112,6 +127,10 @@ where
         let path = request.uri().path().trim_start_matches('/');
         let (service, method) = path.split_once('/').unwrap_or((path, ""));
         let (service, method) = (service.to_owned(), method.to_owned());
+        // For the gate's authorization and the audit trail.
+        request
+            .extensions_mut()
+            .insert(RpcMethod(format!("{service}/{method}")));
         let span = tracing::info_span!(
             "rpc",
             otel.name = %format_args!("{service}/{method}"),

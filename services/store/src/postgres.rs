@@ -87,7 +87,8 @@ pub(crate) async fn append(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(())
+    // The change's audit records, in its own transaction (under the audit chain's lock).
+    crate::audit::postgres_impl::insert(tx, &crate::audit::for_change(events)).await
 }
 
 /// Records, in the transaction that creates it, which resource a request id produces. Done

@@ -74,7 +74,8 @@ fn case_row(row: &SqliteRow) -> StoreResult<Case> {
     .into_case()
 }
 
-/// Appends an event in the writer's transaction.
+/// Appends an event, and the audit records of the RPC making the change, in the writer's
+/// transaction.
 pub(crate) async fn append(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO events (stream_type, stream_id, event_type, municipality, payload, recorded_at)
@@ -88,7 +89,9 @@ pub(crate) async fn append(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -
     .bind(ts(Utc::now()))
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    // The change's audit records, in its own transaction.
+    crate::audit::sqlite_impl::insert(tx, &crate::audit::for_change(std::slice::from_ref(event)))
+        .await
 }
 
 /// Records, in the transaction that created it, which resource a request id produced.
