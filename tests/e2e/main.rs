@@ -7,6 +7,7 @@
 mod support;
 
 mod authn;
+mod authz_matrix;
 mod case_rules;
 mod cases;
 mod contracting;

@@ -106,13 +106,6 @@ impl Caller {
         municipality: "580",
         role: "caseworker",
     };
-    /// A caseworker at Aarhus's jobcenter (municipality 751).
-    pub const AARHUS: Caller = Caller {
-        organization: "jc-751",
-        kind: "jobcenter",
-        municipality: "751",
-        role: "caseworker",
-    };
     /// A private provider (anden aktør).
     pub const PROVIDER: Caller = Caller {
         organization: "quick-care",
