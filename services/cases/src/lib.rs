@@ -12,6 +12,7 @@ use kia_domain::reimbursement::Financing;
 use kia_domain::rules::RuleSet;
 use kia_proto::v1 as pb;
 use kia_proto::v1::case_service_server::CaseService;
+use kia_runtime::citizen::Cpr;
 use kia_runtime::{ApiError, Context, Identity, audit, authz, handle, pagination};
 use kia_store::{CaseFilter, Created, NewEvent, StoreError};
 use tonic::{Request, Response, Status};
@@ -108,7 +109,17 @@ impl CaseApi {
         if intake.municipality != scope {
             return Err(ApiError::PermissionDenied);
         }
-        let key = convert::idempotency_key(&identity, "CreateCase", &request.request_id, &intake)?;
+        let cpr = match raw.citizen_cpr.as_str() {
+            "" => None,
+            raw => Some(Cpr::parse("case.citizen_cpr", raw)?),
+        };
+        let cpr_hash = cpr.as_ref().map(|c| self.ctx.citizen_keys.hash(c));
+        let key = convert::idempotency_key(
+            &identity,
+            "CreateCase",
+            &request.request_id,
+            &(&intake, &cpr_hash),
+        )?;
 
         let now = self.ctx.clock.now();
         let id = CaseId::new(
@@ -117,7 +128,19 @@ impl CaseApi {
         );
         let case = Case::open(id, intake, now);
         audit::touch(&case.id.to_string(), audit::Category::Case);
-        let case = match self.ctx.store.create_case(&case, key.as_ref()).await? {
+        let citizen = cpr
+            .as_ref()
+            .map(|c| {
+                audit::touch(&case.id.to_string(), audit::Category::CitizenIdentity);
+                self.ctx.citizen_keys.protect(c, &case.id.to_string())
+            })
+            .transpose()?;
+        let case = match self
+            .ctx
+            .store
+            .create_citizen_case(&case, key.as_ref(), citizen.as_ref())
+            .await?
+        {
             Created::New(case) => {
                 self.ctx.feed.nudge();
                 tracing::info!(case_id = %case.id, municipality = %case.intake.municipality, "case opened");
@@ -125,9 +148,57 @@ impl CaseApi {
             }
             Created::Replayed(case) => case,
         };
+        let citizen_known_cases = match &cpr_hash {
+            Some(hash) => self
+                .ctx
+                .store
+                .cases_of_citizen(&scope, hash)
+                .await?
+                .into_iter()
+                .filter(|other| *other != case.id)
+                .map(|other| other.to_string())
+                .collect(),
+            None => Vec::new(),
+        };
         Ok(pb::CreateCaseResponse {
             r#case: Some(convert::case_to_pb(&case)),
+            citizen_known_cases,
         })
+    }
+
+    async fn find_citizen_cases(
+        &self,
+        identity: Identity,
+        request: pb::FindCitizenCasesRequest,
+    ) -> Result<pb::FindCitizenCasesResponse, ApiError> {
+        let scope = identity.jobcenter_municipality()?.clone();
+        let cpr = Cpr::parse("citizen_cpr", &request.citizen_cpr)?;
+        let hash = self.ctx.citizen_keys.hash(&cpr);
+        let cases = self.ctx.store.cases_of_citizen(&scope, &hash).await?;
+        for case in &cases {
+            audit::touch(&case.to_string(), audit::Category::CitizenIdentity);
+        }
+        Ok(pb::FindCitizenCasesResponse {
+            case_ids: cases.iter().map(ToString::to_string).collect(),
+        })
+    }
+
+    async fn reveal_citizen_cpr(
+        &self,
+        identity: Identity,
+        request: pb::RevealCitizenCprRequest,
+    ) -> Result<pb::RevealCitizenCprResponse, ApiError> {
+        let case = visible_case(&self.ctx, &identity, &request.case_id).await?;
+        audit::touch(&case.id.to_string(), audit::Category::CitizenIdentity);
+        let citizen_cpr = match self.ctx.store.sealed_cpr(case.id).await? {
+            Some(sealed) => self
+                .ctx
+                .citizen_keys
+                .open(&sealed, &case.id.to_string())?
+                .reveal(),
+            None => String::new(),
+        };
+        Ok(pb::RevealCitizenCprResponse { citizen_cpr })
     }
 
     async fn get(
@@ -616,6 +687,26 @@ impl CaseService for CaseApi {
         request: Request<pb::GetReimbursementRequest>,
     ) -> Result<Response<pb::GetReimbursementResponse>, Status> {
         handle(request, |id, req| self.reimbursement(id, req)).await
+    }
+
+    async fn find_citizen_cases(
+        &self,
+        request: Request<pb::FindCitizenCasesRequest>,
+    ) -> Result<Response<pb::FindCitizenCasesResponse>, Status> {
+        handle(request, |id, req| {
+            CaseApi::find_citizen_cases(self, id, req)
+        })
+        .await
+    }
+
+    async fn reveal_citizen_cpr(
+        &self,
+        request: Request<pb::RevealCitizenCprRequest>,
+    ) -> Result<Response<pb::RevealCitizenCprResponse>, Status> {
+        handle(request, |id, req| {
+            CaseApi::reveal_citizen_cpr(self, id, req)
+        })
+        .await
     }
 
     type WatchCaseEventsStream = WatchStream;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use kia_runtime::auth::{TokenSigner, Verifier};
+use kia_runtime::citizen::CitizenKeys;
 use kia_runtime::identity::AuthMode;
 use kia_runtime::server::{self, Gate, ServeOptions};
 use kia_runtime::telemetry::{LogFormat, Telemetry};
@@ -27,6 +28,8 @@ pub enum ServiceName {
     Plans,
     /// kia.v1.ContractingService.
     Contracting,
+    /// kia.v1.AuditService.
+    Audit,
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +79,11 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     auth: AuthArgs,
+
+    /// Key file that hashes and seals citizens' CPR numbers (created when absent). Replicas on
+    /// one database must share it. Default: keys/citizen-keys.json in the data directory.
+    #[arg(long, env = "KIA_CITIZEN_KEYS")]
+    citizen_keys: Option<PathBuf>,
 }
 
 /// How callers authenticate.
@@ -121,6 +129,12 @@ impl ServeArgs {
         self.services
             .iter()
             .any(|s| *s == ServiceName::All || *s == service)
+    }
+
+    fn citizen_keys_path(&self) -> PathBuf {
+        self.citizen_keys
+            .clone()
+            .unwrap_or_else(|| kia_runtime::citizen::keys_path(&self.data_dir))
     }
 
     fn database_url(&self) -> String {
@@ -180,6 +194,8 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
         metrics: telemetry.metrics.clone(),
         gate: Gate::new(auth.clone()).with_audit(store.clone()),
         feed: kia_runtime::events::EventFeed::default(),
+        citizen_keys: CitizenKeys::ensure(&args.citizen_keys_path())
+            .context("loading the citizen keys")?,
     };
 
     let mut names = Vec::new();
@@ -195,6 +211,9 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
     if args.hosts(ServiceName::Contracting) {
         names.push(kia_proto::service_names::CONTRACTING_SERVICE);
     }
+    if args.hosts(ServiceName::Audit) {
+        names.push(kia_proto::service_names::AUDIT_SERVICE);
+    }
     let (mut routes, health) = server::standard_routes(&names)?;
     if args.hosts(ServiceName::Cases) {
         routes = routes.add_service(kia_cases::CaseApi::server(ctx.clone()));
@@ -207,6 +226,9 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
     }
     if args.hosts(ServiceName::Contracting) {
         routes = routes.add_service(kia_contracting::ContractingApi::server(ctx.clone()));
+    }
+    if args.hosts(ServiceName::Audit) {
+        routes = routes.add_service(kia_audit::AuditApi::server(ctx.clone()));
     }
 
     let listener = server::bind(args.listen).await?;

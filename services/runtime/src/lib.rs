@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod citizen;
 pub mod clock;
 pub mod error;
 pub mod events;

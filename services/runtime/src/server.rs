@@ -30,6 +30,8 @@ pub struct Context {
     pub metrics: Metrics,
     pub gate: Gate,
     pub feed: crate::events::EventFeed,
+    /// Hashes and seals citizens' CPR numbers.
+    pub citizen_keys: crate::citizen::CitizenKeys,
 }
 
 /// Runs before every kia RPC: refuses calls until the database is migrated, and puts the
