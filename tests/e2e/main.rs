@@ -6,6 +6,7 @@
 
 mod support;
 
+mod audit;
 mod authn;
 mod authz_matrix;
 mod case_rules;

@@ -5,6 +5,7 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use kia_proto::v1::audit_service_client::AuditServiceClient;
 use kia_proto::v1::case_service_client::CaseServiceClient;
 use kia_proto::v1::contracting_service_client::ContractingServiceClient;
 use kia_proto::v1::plan_service_client::PlanServiceClient;
@@ -326,6 +327,10 @@ impl Daemon {
 
     pub fn plans(&self, caller: Caller) -> PlanServiceClient<InterceptedService<Channel, Caller>> {
         PlanServiceClient::with_interceptor(self.channel.clone(), caller)
+    }
+
+    pub fn audit(&self, caller: Caller) -> AuditServiceClient<InterceptedService<Channel, Caller>> {
+        AuditServiceClient::with_interceptor(self.channel.clone(), caller)
     }
 
     pub fn contracting(

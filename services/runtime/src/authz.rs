@@ -150,11 +150,12 @@ pub async fn jobcenter_case(
 ) -> Result<Case, ApiError> {
     let scope = identity.jobcenter_municipality()?;
     let id = case_id("case_id", raw_id)?;
-    let case = owned(store.get_case(id).await?, "case", |c: &Case| {
-        &c.intake.municipality == scope
-    })?;
-    crate::audit::touch(&case.id.to_string(), crate::audit::Category::Case);
-    Ok(case)
+    let found = store.get_case(id).await?;
+    if found.is_some() {
+        // Recorded either way: a refused attempt on a case shows in its trail as denied.
+        crate::audit::touch(&id.to_string(), crate::audit::Category::Case);
+    }
+    owned(found, "case", |c: &Case| &c.intake.municipality == scope)
 }
 
 /// Whether the caller is the employer named on the case (its `employer_reference`).
