@@ -11,6 +11,7 @@ mod authn;
 mod authz_matrix;
 mod case_rules;
 mod cases;
+mod citizen;
 mod contracting;
 mod plans;
 mod replicas;
