@@ -49,7 +49,7 @@ async fn a_second_case_of_a_known_citizen_is_recognised(backend: Backend) {
         .into_inner();
     assert_eq!(
         second.citizen_known_cases,
-        [first_id.clone()],
+        std::slice::from_ref(&first_id),
         "the same number written without the dash is the same citizen"
     );
     let second_id = second.r#case.unwrap().case_id;
