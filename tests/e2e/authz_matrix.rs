@@ -1,8 +1,10 @@
 //! The authorization matrix: every RPC of the case, screening, plan, contracting and audit
 //! services, called by every organisation kind, for its own tenant and for a foreign one. Each
 //! cell is written down as data in [`MATRIX`]; the test runs every cell against one daemon
-//! holding one Vejle case with a plan (shared with a rehabilitation centre), a screening (with a
-//! provider member) and a referral to a contracted provider.
+//! holding one Vejle case with a plan (shared with a rehabilitation centre, with a health
+//! activity), a screening (with a provider member and a doctor's diagnosis) and a referral to a
+//! contracted provider. An employer view counts as seen only when it holds no diagnosis, no ICF
+//! b/s code and no health activity detail.
 
 use chrono::{Duration, NaiveDate};
 use kia_proto::v1 as pb;
@@ -330,18 +332,42 @@ fn grant(case_id: &str, organisation: &str) -> pb::GrantPlanAccessRequest {
     }
 }
 
+fn caseworker() -> pb::Party {
+    pb::Party {
+        person: "cw-1".into(),
+        organisation: String::new(),
+        capacity: pb::Capacity::Caseworker as i32,
+    }
+}
+
 fn create_plan(case_id: &str) -> pb::CreatePlanRequest {
     pb::CreatePlanRequest {
         case_id: case_id.into(),
         kind: pb::PlanKind::FollowUpPlan as i32,
         stage: pb::PlanStage::Preliminary as i32,
-        author: Some(pb::Party {
-            person: "cw-1".into(),
-            organisation: String::new(),
-            capacity: pb::Capacity::Caseworker as i32,
-        }),
+        author: Some(caseworker()),
         request_id: String::new(),
     }
+}
+
+/// The plan's health activity, and the screening's diagnosis and ICF body-function code.
+const HEALTH_ACTIVITY: &str = "physio-back";
+const ICD_CODE: &str = "M54.5";
+const ICF_BODY_CODE: &str = "b28013";
+
+/// An employer view holds no diagnosis, no ICF b/s code and no health activity detail. Counts
+/// as 1 when it holds none of them, 0 when it leaks one (so an `O` cell fails).
+fn employer_safe(view: &impl std::fmt::Debug) -> usize {
+    let text = format!("{view:?}");
+    let leaks = [
+        ICD_CODE,
+        ICF_BODY_CODE,
+        HEALTH_ACTIVITY,
+        "back-clinic",
+        "Physiotherapy",
+        "Health(",
+    ];
+    usize::from(!leaks.iter().any(|l| text.contains(l)))
 }
 
 async fn fixture(daemon: &Daemon) -> Fixture {
@@ -408,7 +434,30 @@ async fn fixture(daemon: &Daemon) -> Fixture {
         .screening_id;
 
     let mut p = daemon.plans(Caller::VEJLE);
-    p.create_plan(create_plan(&case_id)).await.unwrap();
+    let plan = p.create_plan(create_plan(&case_id)).await.unwrap();
+    // Health data the employer views must leave out: a physiotherapy course at a back clinic.
+    p.apply_plan_change(pb::ApplyPlanChangeRequest {
+        case_id: case_id.clone(),
+        etag: plan.into_inner().plan.unwrap().etag,
+        author: Some(caseworker()),
+        change: Some(pb::apply_plan_change_request::Change::AddActivity(
+            pb::AddActivity {
+                activity: Some(pb::PlanActivity {
+                    activity_id: HEALTH_ACTIVITY.into(),
+                    kind: Some(pb::plan_activity::Kind::Health(pb::HealthActivity {
+                        kind: pb::HealthActivityKind::Physiotherapy as i32,
+                        ordered_by_gp: false,
+                    })),
+                    responsible: "back-clinic".into(),
+                    planned_start: (today + Duration::days(7)).to_string(),
+                    planned_end: (today + Duration::days(35)).to_string(),
+                    ..Default::default()
+                }),
+            },
+        )),
+    })
+    .await
+    .unwrap();
     p.grant_plan_access(grant(&case_id, Caller::REHABILITATION_CENTRE.organization))
         .await
         .unwrap();
@@ -607,14 +656,26 @@ async fn call(daemon: &Daemon, fx: &Fixture, column: usize, caller: Caller, rpc:
             one,
         ),
         "ScreeningService/RecordAssessment" => {
-            // The jobcenter records its psychologist; every provider tries the provider's member.
+            // The jobcenter records its doctor (a diagnosis, a body-function code); every provider
+            // tries the provider's member.
             let request = if column == 0 {
-                assessment(
+                let mut doctor = assessment(
                     &fx.screening_id,
-                    Disc::Psychologist,
-                    "jc-psy",
+                    Disc::Doctor,
+                    "jc-doc",
                     today - Duration::days(1),
-                )
+                );
+                doctor.findings.push(pb::IcfFinding {
+                    icf: format!("{ICF_BODY_CODE}.2"),
+                    ..Default::default()
+                });
+                doctor.health_condition = Some(pb::HealthCondition {
+                    icd_code: ICD_CODE.into(),
+                    description: "low back pain".into(),
+                    diagnosis_clear: true,
+                    on_standby_list: false,
+                });
+                doctor
             } else {
                 assessment(
                     &fx.screening_id,
@@ -647,7 +708,11 @@ async fn call(daemon: &Daemon, fx: &Fixture, column: usize, caller: Caller, rpc:
                     screening_id: fx.screening_id.clone(),
                 })
                 .await,
-            one,
+            // The screening holds the diagnosis and the body-function code.
+            |r| {
+                let text = format!("{r:?}");
+                usize::from(text.contains(ICD_CODE) && text.contains(ICF_BODY_CODE))
+            },
         ),
         "ScreeningService/ListUnscreenedCases" => answer(
             daemon
@@ -663,7 +728,7 @@ async fn call(daemon: &Daemon, fx: &Fixture, column: usize, caller: Caller, rpc:
                     screening_id: fx.screening_id.clone(),
                 })
                 .await,
-            one,
+            employer_safe,
         ),
         "PlanService/CreatePlan" => answer(
             daemon
@@ -680,7 +745,8 @@ async fn call(daemon: &Daemon, fx: &Fixture, column: usize, caller: Caller, rpc:
                     as_of: String::new(),
                 })
                 .await,
-            one,
+            // The plan itself holds the health activity the employer view leaves out.
+            |r| usize::from(format!("{r:?}").contains(HEALTH_ACTIVITY)),
         ),
         "PlanService/ApplyPlanChange" => {
             let current = daemon
@@ -735,7 +801,7 @@ async fn call(daemon: &Daemon, fx: &Fixture, column: usize, caller: Caller, rpc:
                 .plans(caller)
                 .get_employer_view(pb::GetEmployerViewRequest { case_id })
                 .await,
-            one,
+            employer_safe,
         ),
         "PlanService/GrantPlanAccess" => answer(
             daemon
