@@ -2,6 +2,7 @@
 //! names every organisation that saw the citizen's data, and an edited trail is detected.
 
 use kia_proto::v1 as pb;
+use kia_proto::v1::case_service_client::CaseServiceClient;
 use tonic::Code;
 
 use crate::support::{Backend, Caller, Daemon, on_both_backends};
@@ -83,8 +84,30 @@ async fn the_trail_of_a_case_names_who_did_what(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
+    // A caller's own request id is kept.
+    let token = Caller::VEJLE.token().unwrap();
+    let mut named = CaseServiceClient::with_interceptor(
+        daemon.channel.clone(),
+        move |mut request: tonic::Request<()>| {
+            let md = request.metadata_mut();
+            md.insert("authorization", format!("Bearer {token}").parse().unwrap());
+            md.insert("x-request-id", "req-4711".parse().unwrap());
+            Ok(request)
+        },
+    );
+    named
+        .get_case(pb::GetCaseRequest {
+            case_id: case_id.clone(),
+        })
+        .await
+        .unwrap();
 
     let events = trail(&daemon, &case_id).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.request_id == "req-4711" && e.rpc == "kia.v1.CaseService/GetCase")
+    );
     let summary: Vec<_> = events
         .iter()
         .map(|e| {

@@ -128,8 +128,7 @@ const MATRIX: &[(&str, [Cell; 9])] = &[
 ];
 
 /// The RPCs above that read or change the fixture's case: each allowed call must have left a
-/// record in the case's audit trail. (WatchPlan opens a stream: its events carry no personal
-/// data and it is not recorded.)
+/// record in the case's audit trail (a WatchPlan when its stream opens).
 const AUDITED: &[&str] = &[
     "ContractingService/RecordReferralEvent",
     "ContractingService/GetReferral",
@@ -145,6 +144,7 @@ const AUDITED: &[&str] = &[
     "PlanService/GetEmployerView",
     "PlanService/GrantPlanAccess",
     "PlanService/RevokePlanAccess",
+    "PlanService/WatchPlan",
     "CaseService/GetCase",
     "CaseService/ListCases",
     "CaseService/Visitate",
