@@ -401,13 +401,37 @@ macro_rules! row_access {
 row_access!(sqlx::sqlite::SqliteRow);
 row_access!(sqlx::postgres::PgRow);
 
+/// Binds a record's columns after `sequence` and `recorded_at` (whose types differ by backend),
+/// in [`COLUMNS`] order.
+macro_rules! bind_entry {
+    ($query:expr, $r:expr) => {{
+        let (e, r) = (&$r.entry, &$r);
+        $query
+            .bind(&e.organization)
+            .bind(&e.organization_kind)
+            .bind(&e.role)
+            .bind(&e.person)
+            .bind(&e.municipality)
+            .bind(&e.case_id)
+            .bind(&e.category)
+            .bind(&e.action)
+            .bind(&e.outcome)
+            .bind(&e.purpose)
+            .bind(&e.rpc)
+            .bind(&e.request_id)
+            .bind(&e.trace_id)
+            .bind(&r.prev_hash)
+            .bind(&r.hash)
+    }};
+}
+
 // ---------------------------------------------------------------------------------------------
 // SQLite: the one writer connection serializes appends.
 
 pub(crate) mod sqlite_impl {
     use super::*;
-    use crate::SqliteStore;
     use crate::sqlite::ts;
+    use crate::{SqliteStore, StoreError};
     use sqlx::Row as _;
 
     /// Appends entries in the writer's transaction.
@@ -425,29 +449,12 @@ pub(crate) mod sqlite_impl {
                 .map(|r| Ok::<_, sqlx::Error>((r.try_get("sequence")?, r.try_get("hash")?)))
                 .transpose()?;
         for r in link(last, entries, Utc::now()) {
-            let e = &r.entry;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
+            let query = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO audit_events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             )))
             .bind(r.sequence)
-            .bind(ts(r.recorded_at))
-            .bind(&e.organization)
-            .bind(&e.organization_kind)
-            .bind(&e.role)
-            .bind(&e.person)
-            .bind(&e.municipality)
-            .bind(&e.case_id)
-            .bind(&e.category)
-            .bind(&e.action)
-            .bind(&e.outcome)
-            .bind(&e.purpose)
-            .bind(&e.rpc)
-            .bind(&e.request_id)
-            .bind(&e.trace_id)
-            .bind(&r.prev_hash)
-            .bind(&r.hash)
-            .execute(&mut **tx)
-            .await?;
+            .bind(ts(r.recorded_at));
+            bind_entry!(query, r).execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -506,7 +513,6 @@ pub(crate) mod sqlite_impl {
             .collect()
         }
     }
-    use crate::StoreError;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -539,30 +545,13 @@ pub(crate) mod postgres_impl {
                 .map(|r| Ok::<_, sqlx::Error>((r.try_get("sequence")?, r.try_get("hash")?)))
                 .transpose()?;
         for r in link(last, entries, Utc::now()) {
-            let e = &r.entry;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
+            let query = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO audit_events ({COLUMNS})
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
             )))
             .bind(r.sequence)
-            .bind(r.recorded_at)
-            .bind(&e.organization)
-            .bind(&e.organization_kind)
-            .bind(&e.role)
-            .bind(&e.person)
-            .bind(&e.municipality)
-            .bind(&e.case_id)
-            .bind(&e.category)
-            .bind(&e.action)
-            .bind(&e.outcome)
-            .bind(&e.purpose)
-            .bind(&e.rpc)
-            .bind(&e.request_id)
-            .bind(&e.trace_id)
-            .bind(&r.prev_hash)
-            .bind(&r.hash)
-            .execute(&mut **tx)
-            .await?;
+            .bind(r.recorded_at);
+            bind_entry!(query, r).execute(&mut **tx).await?;
         }
         Ok(())
     }
