@@ -19,4 +19,5 @@ pub mod service_names {
     pub const SCREENING_SERVICE: &str = "kia.v1.ScreeningService";
     pub const PLAN_SERVICE: &str = "kia.v1.PlanService";
     pub const CONTRACTING_SERVICE: &str = "kia.v1.ContractingService";
+    pub const AUDIT_SERVICE: &str = "kia.v1.AuditService";
 }

@@ -6,8 +6,12 @@
 
 mod support;
 
+mod audit;
+mod authn;
+mod authz_matrix;
 mod case_rules;
 mod cases;
+mod citizen;
 mod contracting;
 mod plans;
 mod replicas;

@@ -2,11 +2,17 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
 
+use kia_proto::v1::audit_service_client::AuditServiceClient;
 use kia_proto::v1::case_service_client::CaseServiceClient;
 use kia_proto::v1::contracting_service_client::ContractingServiceClient;
 use kia_proto::v1::plan_service_client::PlanServiceClient;
 use kia_proto::v1::screening_service_client::ScreeningServiceClient;
+use kia_runtime::auth::{
+    Claims, DEFAULT_AUDIENCE, DEFAULT_ISSUER, TokenSigner, jwks_path, signing_key_path,
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tonic::service::interceptor::InterceptedService;
@@ -54,7 +60,30 @@ impl Backend {
     }
 }
 
-/// A caller identity, sent as development-mode metadata.
+/// The signing key every test daemon trusts: created once per test run by the daemon's own
+/// key code, then copied into each daemon's data directory before it starts, so every daemon
+/// (and every replica on one database) accepts the tokens a [`Caller`] mints.
+fn test_keys() -> &'static (tempfile::TempDir, TokenSigner) {
+    static KEYS: OnceLock<(tempfile::TempDir, TokenSigner)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = TokenSigner::ensure_in(dir.path()).unwrap();
+        (dir, signer)
+    })
+}
+
+/// Puts the test signing key into a data directory, as if the daemon had created it there.
+pub fn seed_keys(data_dir: &std::path::Path) {
+    let template = test_keys().0.path();
+    for path in [signing_key_path(template), jwks_path(template)] {
+        let target = data_dir.join(path.strip_prefix(template).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&path, target).unwrap();
+    }
+}
+
+/// A caller identity, sent as a bearer token signed with the daemons' data-directory key
+/// (valid for an hour, issuer and audience the defaults). [`Caller::NOBODY`] sends none.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub organization: &'static str,
@@ -78,6 +107,34 @@ impl Caller {
         municipality: "580",
         role: "caseworker",
     };
+    /// A private provider (anden aktør).
+    pub const PROVIDER: Caller = Caller {
+        organization: "quick-care",
+        kind: "provider",
+        municipality: "",
+        role: "consultant",
+    };
+    /// A rehabilitation centre's physiotherapist.
+    pub const REHABILITATION_CENTRE: Caller = Caller {
+        organization: "rc-vejle",
+        kind: "rehabilitation_centre",
+        municipality: "",
+        role: "physiotherapist",
+    };
+    /// An employer (its organisation id is its CVR reference).
+    pub const EMPLOYER: Caller = Caller {
+        organization: "CVR-29189587",
+        kind: "employer",
+        municipality: "",
+        role: "hr",
+    };
+    /// An operations team: aggregates and metrics only.
+    pub const OPERATIONS: Caller = Caller {
+        organization: "ops",
+        kind: "operations",
+        municipality: "",
+        role: "sre",
+    };
     /// Someone who names no identity at all.
     pub const NOBODY: Caller = Caller {
         organization: "",
@@ -87,21 +144,44 @@ impl Caller {
     };
 }
 
+/// Signs claims with the key every test daemon trusts.
+pub fn sign(claims: &Claims) -> String {
+    test_keys().1.sign(claims)
+}
+
+impl Caller {
+    /// A token for this caller, valid for `ttl` (none for a caller without organisation).
+    pub fn token_for(&self, ttl: Duration) -> Option<String> {
+        if self.organization.is_empty() {
+            return None;
+        }
+        let claims = Claims::new(
+            DEFAULT_ISSUER,
+            DEFAULT_AUDIENCE,
+            self.organization,
+            self.kind,
+            Some(self.municipality).filter(|m| !m.is_empty()),
+            self.role,
+            None,
+            ttl,
+        );
+        Some(sign(&claims))
+    }
+
+    pub fn token(&self) -> Option<String> {
+        self.token_for(Duration::from_secs(3600))
+    }
+}
+
 impl tonic::service::Interceptor for Caller {
     fn call(
         &mut self,
         mut request: tonic::Request<()>,
     ) -> Result<tonic::Request<()>, tonic::Status> {
-        let md = request.metadata_mut();
-        for (key, value) in [
-            ("x-kia-organization", self.organization),
-            ("x-kia-organization-kind", self.kind),
-            ("x-kia-municipality", self.municipality),
-            ("x-kia-role", self.role),
-        ] {
-            if !value.is_empty() {
-                md.insert(key, value.parse().unwrap());
-            }
+        if let Some(token) = self.token() {
+            request
+                .metadata_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
         }
         Ok(request)
     }
@@ -126,6 +206,15 @@ impl Daemon {
         Self::spawn_in(tempfile::tempdir().unwrap(), backend).await
     }
 
+    /// Starts a daemon with extra `kia serve` arguments (a restart drops them).
+    pub async fn start_with(backend: Backend, args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        seed_keys(dir.path());
+        let daemon = Self::launch(dir, backend, args).await;
+        daemon.wait_serving("").await;
+        daemon
+    }
+
     async fn start_in(dir: tempfile::TempDir, backend: Backend) -> Self {
         let daemon = Self::spawn_in(dir, backend).await;
         daemon.wait_serving("").await;
@@ -133,6 +222,12 @@ impl Daemon {
     }
 
     async fn spawn_in(dir: tempfile::TempDir, backend: Backend) -> Self {
+        seed_keys(dir.path());
+        Self::launch(dir, backend, &[]).await
+    }
+
+    /// Runs `kia serve` on a data directory as it is (no keys seeded).
+    pub async fn launch(dir: tempfile::TempDir, backend: Backend, args: &[&str]) -> Self {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -156,6 +251,9 @@ impl Daemon {
         if let Backend::Postgres(url) = &backend {
             cmd.args(["--database-url", url]);
         }
+        cmd.args(args)
+            .env_remove("KIA_INSECURE_DEV_IDENTITIES")
+            .env_remove("KIA_JWKS");
         let mut child = cmd.spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let line = lines
@@ -229,6 +327,10 @@ impl Daemon {
 
     pub fn plans(&self, caller: Caller) -> PlanServiceClient<InterceptedService<Channel, Caller>> {
         PlanServiceClient::with_interceptor(self.channel.clone(), caller)
+    }
+
+    pub fn audit(&self, caller: Caller) -> AuditServiceClient<InterceptedService<Channel, Caller>> {
+        AuditServiceClient::with_interceptor(self.channel.clone(), caller)
     }
 
     pub fn contracting(

@@ -2,8 +2,7 @@
 
 use chrono::NaiveDate;
 use kia_domain::case::{
-    Case, CaseIntake, CaseState, CaseStep, EmploymentStatus, MunicipalityCode, RawIntake,
-    parse_date,
+    Case, CaseState, CaseStep, EmploymentStatus, MunicipalityCode, RawIntake, parse_date,
 };
 use kia_domain::error::Invalid;
 use kia_domain::facts::{Category, ContactMode, ExemptionGround, Outcome, WeeklyHours};
@@ -210,6 +209,8 @@ pub(crate) fn case_to_pb(case: &Case) -> pb::Case {
         category: category_to_pb(case.category()) as i32,
         closed_on: closed.map(|c| c.on.to_string()).unwrap_or_default(),
         outcome: closed.map_or(pb::CaseOutcome::Unspecified, |c| outcome_to_pb(&c.outcome)) as i32,
+        // Input only: the CPR number is never sent back on a case.
+        citizen_cpr: String::new(),
     }
 }
 
@@ -332,7 +333,7 @@ pub(crate) fn idempotency_key(
     identity: &Identity,
     method: &str,
     request_id: &str,
-    intake: &CaseIntake,
+    params: &impl serde::Serialize,
 ) -> Result<Option<IdempotencyKey>, ApiError> {
     if request_id.is_empty() {
         return Ok(None);
@@ -343,7 +344,7 @@ pub(crate) fn idempotency_key(
             "must be at most 64 printable ASCII characters",
         ));
     }
-    let params = serde_json::to_vec(intake).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let params = serde_json::to_vec(params).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Some(IdempotencyKey {
         scope: format!(
             "{}:{}/{method}",

@@ -12,7 +12,8 @@ use kia_domain::reimbursement::Financing;
 use kia_domain::rules::RuleSet;
 use kia_proto::v1 as pb;
 use kia_proto::v1::case_service_server::CaseService;
-use kia_runtime::{ApiError, Context, Identity, handle, pagination};
+use kia_runtime::citizen::Cpr;
+use kia_runtime::{ApiError, Context, Identity, audit, authz, handle, pagination};
 use kia_store::{CaseFilter, Created, NewEvent, StoreError};
 use tonic::{Request, Response, Status};
 
@@ -43,15 +44,7 @@ impl CaseApi {
 
 /// The case, if it exists and the caller may see it; denial and absence look alike to strangers.
 async fn visible_case(ctx: &Context, identity: &Identity, raw_id: &str) -> Result<Case, ApiError> {
-    let scope = identity.jobcenter_municipality()?;
-    let id: CaseId = raw_id
-        .parse()
-        .map_err(|_| ApiError::invalid("case_id", "must be a case id as kia issued it"))?;
-    match ctx.store.get_case(id).await? {
-        Some(case) if &case.intake.municipality == scope => Ok(case),
-        Some(_) => Err(ApiError::PermissionDenied),
-        None => Err(ApiError::NotFound { resource: "case" }),
-    }
+    authz::jobcenter_case(&*ctx.store, identity, raw_id).await
 }
 
 /// How many times a change without an etag is re-applied when another writer got there first.
@@ -116,7 +109,17 @@ impl CaseApi {
         if intake.municipality != scope {
             return Err(ApiError::PermissionDenied);
         }
-        let key = convert::idempotency_key(&identity, "CreateCase", &request.request_id, &intake)?;
+        let cpr = match raw.citizen_cpr.as_str() {
+            "" => None,
+            raw => Some(Cpr::parse("case.citizen_cpr", raw)?),
+        };
+        let cpr_hash = cpr.as_ref().map(|c| self.ctx.citizen_keys.hash(c));
+        let key = convert::idempotency_key(
+            &identity,
+            "CreateCase",
+            &request.request_id,
+            &(&intake, &cpr_hash),
+        )?;
 
         let now = self.ctx.clock.now();
         let id = CaseId::from_micros(
@@ -124,7 +127,20 @@ impl CaseApi {
             uuid::Uuid::new_v4().as_u128(),
         );
         let case = Case::open(id, intake, now);
-        let case = match self.ctx.store.create_case(&case, key.as_ref()).await? {
+        audit::touch(&case.id.to_string(), audit::Category::Case);
+        let citizen = cpr
+            .as_ref()
+            .map(|c| {
+                audit::touch(&case.id.to_string(), audit::Category::CitizenIdentity);
+                self.ctx.citizen_keys.protect(c, &case.id.to_string())
+            })
+            .transpose()?;
+        let case = match self
+            .ctx
+            .store
+            .create_citizen_case(&case, key.as_ref(), citizen.as_ref())
+            .await?
+        {
             Created::New(case) => {
                 self.ctx.feed.nudge();
                 tracing::info!(case_id = %case.id, municipality = %case.intake.municipality, "case opened");
@@ -132,9 +148,57 @@ impl CaseApi {
             }
             Created::Replayed(case) => case,
         };
+        let citizen_known_cases = match &cpr_hash {
+            Some(hash) => self
+                .ctx
+                .store
+                .cases_of_citizen(&scope, hash)
+                .await?
+                .into_iter()
+                .filter(|other| *other != case.id)
+                .map(|other| other.to_string())
+                .collect(),
+            None => Vec::new(),
+        };
         Ok(pb::CreateCaseResponse {
             r#case: Some(convert::case_to_pb(&case)),
+            citizen_known_cases,
         })
+    }
+
+    async fn find_citizen_cases(
+        &self,
+        identity: Identity,
+        request: pb::FindCitizenCasesRequest,
+    ) -> Result<pb::FindCitizenCasesResponse, ApiError> {
+        let scope = identity.jobcenter_municipality()?.clone();
+        let cpr = Cpr::parse("citizen_cpr", &request.citizen_cpr)?;
+        let hash = self.ctx.citizen_keys.hash(&cpr);
+        let cases = self.ctx.store.cases_of_citizen(&scope, &hash).await?;
+        for case in &cases {
+            audit::touch(&case.to_string(), audit::Category::CitizenIdentity);
+        }
+        Ok(pb::FindCitizenCasesResponse {
+            case_ids: cases.iter().map(ToString::to_string).collect(),
+        })
+    }
+
+    async fn reveal_citizen_cpr(
+        &self,
+        identity: Identity,
+        request: pb::RevealCitizenCprRequest,
+    ) -> Result<pb::RevealCitizenCprResponse, ApiError> {
+        let case = visible_case(&self.ctx, &identity, &request.case_id).await?;
+        audit::touch(&case.id.to_string(), audit::Category::CitizenIdentity);
+        let citizen_cpr = match self.ctx.store.sealed_cpr(case.id).await? {
+            Some(sealed) => self
+                .ctx
+                .citizen_keys
+                .open(&sealed, &case.id.to_string())?
+                .reveal(),
+            None => String::new(),
+        };
+        Ok(pb::RevealCitizenCprResponse { citizen_cpr })
     }
 
     async fn get(
@@ -187,6 +251,9 @@ impl CaseApi {
         } else {
             String::new()
         };
+        for case in &cases {
+            audit::touch(&case.id.to_string(), audit::Category::Case);
+        }
         Ok(pb::ListCasesResponse {
             cases: cases.iter().map(convert::case_to_pb).collect(),
             next_page_token,
@@ -620,6 +687,26 @@ impl CaseService for CaseApi {
         request: Request<pb::GetReimbursementRequest>,
     ) -> Result<Response<pb::GetReimbursementResponse>, Status> {
         handle(request, |id, req| self.reimbursement(id, req)).await
+    }
+
+    async fn find_citizen_cases(
+        &self,
+        request: Request<pb::FindCitizenCasesRequest>,
+    ) -> Result<Response<pb::FindCitizenCasesResponse>, Status> {
+        handle(request, |id, req| {
+            CaseApi::find_citizen_cases(self, id, req)
+        })
+        .await
+    }
+
+    async fn reveal_citizen_cpr(
+        &self,
+        request: Request<pb::RevealCitizenCprRequest>,
+    ) -> Result<Response<pb::RevealCitizenCprResponse>, Status> {
+        handle(request, |id, req| {
+            CaseApi::reveal_citizen_cpr(self, id, req)
+        })
+        .await
     }
 
     type WatchCaseEventsStream = WatchStream;

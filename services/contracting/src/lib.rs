@@ -19,7 +19,7 @@ use kia_domain::reimbursement::Activity;
 use kia_proto::v1 as pb;
 use kia_proto::v1::contracting_service_server::ContractingService;
 use kia_runtime::identity::OrganizationKind;
-use kia_runtime::{ApiError, Context, Identity, handle, pagination};
+use kia_runtime::{ApiError, Context, Identity, audit, authz, handle, pagination};
 use kia_store::{
     ContractFilter, Created, NewEvent, ProviderRecord, ReferralFilter, ReferralRecord, Referred,
     StoreError,
@@ -163,13 +163,9 @@ impl ContractingApi {
 
     async fn visible_contract(&self, viewer: &Viewer, raw_id: &str) -> Result<Contract, ApiError> {
         let id: ContractId = parse_id("contract_id", raw_id)?;
-        match self.ctx.store.get_contract(id).await? {
-            Some(c) if viewer.sees(&c) => Ok(c),
-            Some(_) => Err(ApiError::PermissionDenied),
-            None => Err(ApiError::NotFound {
-                resource: "contract",
-            }),
-        }
+        authz::owned(self.ctx.store.get_contract(id).await?, "contract", |c| {
+            viewer.sees(c)
+        })
     }
 
     async fn visible_referral(
@@ -178,22 +174,20 @@ impl ContractingApi {
         raw_id: &str,
     ) -> Result<ReferralRecord, ApiError> {
         let id: ReferralId = parse_id("referral_id", raw_id)?;
-        match self.ctx.store.get_referral(id).await? {
-            Some(r) if viewer.sees_referral(&r) => Ok(r),
-            Some(_) => Err(ApiError::PermissionDenied),
-            None => Err(ApiError::NotFound {
-                resource: "referral",
-            }),
-        }
+        let record = authz::owned(self.ctx.store.get_referral(id).await?, "referral", |r| {
+            viewer.sees_referral(r)
+        })?;
+        audit::touch(&record.referral.case.to_string(), audit::Category::Referral);
+        Ok(record)
     }
 
     async fn visible_case(&self, scope: &MunicipalityCode, raw_id: &str) -> Result<Case, ApiError> {
         let id: CaseId = parse_id("case_id", raw_id)?;
-        match self.ctx.store.get_case(id).await? {
-            Some(case) if &case.intake.municipality == scope => Ok(case),
-            Some(_) => Err(ApiError::PermissionDenied),
-            None => Err(ApiError::NotFound { resource: "case" }),
-        }
+        let case = authz::owned(self.ctx.store.get_case(id).await?, "case", |c: &Case| {
+            &c.intake.municipality == scope
+        })?;
+        audit::touch(&case.id.to_string(), audit::Category::Referral);
+        Ok(case)
     }
 
     async fn create_provider(
@@ -531,6 +525,9 @@ impl ContractingApi {
             .await?;
         let next_page_token =
             next_page(&mut rows, page_size, |r| r.referral.id.to_string(), &digest);
+        for row in &rows {
+            audit::touch(&row.referral.case.to_string(), audit::Category::Referral);
+        }
         Ok(pb::ListReferralsResponse {
             referrals: rows.iter().map(convert::referral_to_pb).collect(),
             next_page_token,

@@ -1,6 +1,7 @@
 //! `kia`: the daemon (`kia serve`) and, as they arrive, the command line for people.
 
 mod serve;
+mod token;
 
 use clap::{Parser, Subcommand};
 
@@ -21,12 +22,16 @@ enum Command {
     /// With no flags, every service runs in one process on an embedded SQLite database in
     /// ./kia-data. Example: `kia serve --listen 0.0.0.0:50051 --metrics-listen 0.0.0.0:9464`.
     Serve(serve::ServeArgs),
+    /// Signed caller tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Token(command) => token::run(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

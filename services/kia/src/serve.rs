@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
+use kia_runtime::auth::{TokenSigner, Verifier};
+use kia_runtime::citizen::CitizenKeys;
 use kia_runtime::identity::AuthMode;
 use kia_runtime::server::{self, Gate, ServeOptions};
 use kia_runtime::telemetry::{LogFormat, Telemetry};
@@ -26,6 +28,8 @@ pub enum ServiceName {
     Plans,
     /// kia.v1.ContractingService.
     Contracting,
+    /// kia.v1.AuditService.
+    Audit,
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +76,52 @@ pub struct ServeArgs {
     /// Seconds one database statement may run before it is cancelled.
     #[arg(long, env = "KIA_DB_STATEMENT_TIMEOUT", default_value_t = 10)]
     db_statement_timeout: u64,
+
+    #[command(flatten)]
+    auth: AuthArgs,
+
+    /// Key file that hashes and seals citizens' CPR numbers (created when absent). Replicas on
+    /// one database must share it. Default: keys/citizen-keys.json in the data directory.
+    #[arg(long, env = "KIA_CITIZEN_KEYS")]
+    citizen_keys: Option<PathBuf>,
+}
+
+/// How callers authenticate.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// JWKS file with the public keys (Ed25519) whose tokens are trusted. Default: the key pair in
+    /// the data directory (created on first start; `kia token issue` signs with it).
+    #[arg(long, env = "KIA_JWKS")]
+    jwks: Option<PathBuf>,
+
+    /// The `iss` a token must carry.
+    #[arg(long, env = "KIA_TOKEN_ISSUER", default_value = kia_runtime::auth::DEFAULT_ISSUER)]
+    token_issuer: String,
+
+    /// The `aud` a token must carry.
+    #[arg(long, env = "KIA_TOKEN_AUDIENCE", default_value = kia_runtime::auth::DEFAULT_AUDIENCE)]
+    token_audience: String,
+
+    /// INSECURE: also accept unsigned identities from x-kia-* metadata. Development only.
+    #[arg(long, env = "KIA_INSECURE_DEV_IDENTITIES")]
+    insecure_dev_identities: bool,
+}
+
+impl AuthArgs {
+    fn mode(&self, data_dir: &std::path::Path) -> anyhow::Result<AuthMode> {
+        let verifier = match &self.jwks {
+            Some(path) => Verifier::from_jwks_file(path, &self.token_issuer, &self.token_audience)?,
+            None => {
+                TokenSigner::ensure_in(data_dir)?.verifier(&self.token_issuer, &self.token_audience)
+            }
+        };
+        let verifier = Arc::new(verifier);
+        Ok(if self.insecure_dev_identities {
+            AuthMode::Development(verifier)
+        } else {
+            AuthMode::Tokens(verifier)
+        })
+    }
 }
 
 impl ServeArgs {
@@ -79,6 +129,12 @@ impl ServeArgs {
         self.services
             .iter()
             .any(|s| *s == ServiceName::All || *s == service)
+    }
+
+    fn citizen_keys_path(&self) -> PathBuf {
+        self.citizen_keys
+            .clone()
+            .unwrap_or_else(|| kia_runtime::citizen::keys_path(&self.data_dir))
     }
 
     fn database_url(&self) -> String {
@@ -121,16 +177,25 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
         .await
         .context("opening the database")?;
 
-    tracing::warn!(
-        "development identities: callers are trusted by the x-kia-* metadata they send; \
-         do not expose this daemon beyond a development machine"
-    );
+    let auth = args
+        .auth
+        .mode(&args.data_dir)
+        .context("setting up token verification")?;
+    if matches!(auth, AuthMode::Development(_)) {
+        tracing::warn!(
+            "INSECURE development identities (--insecure-dev-identities): callers without a \
+             token are trusted by the x-kia-* metadata they send; never expose this daemon \
+             beyond a development machine"
+        );
+    }
     let ctx = Context {
-        store,
+        store: store.clone(),
         clock: Clock::system(),
         metrics: telemetry.metrics.clone(),
-        gate: Gate::new(AuthMode::Development),
+        gate: Gate::new(auth.clone()).with_audit(store.clone()),
         feed: kia_runtime::events::EventFeed::default(),
+        citizen_keys: CitizenKeys::ensure(&args.citizen_keys_path())
+            .context("loading the citizen keys")?,
     };
 
     let mut names = Vec::new();
@@ -146,6 +211,9 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
     if args.hosts(ServiceName::Contracting) {
         names.push(kia_proto::service_names::CONTRACTING_SERVICE);
     }
+    if args.hosts(ServiceName::Audit) {
+        names.push(kia_proto::service_names::AUDIT_SERVICE);
+    }
     let (mut routes, health) = server::standard_routes(&names)?;
     if args.hosts(ServiceName::Cases) {
         routes = routes.add_service(kia_cases::CaseApi::server(ctx.clone()));
@@ -159,6 +227,9 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
     if args.hosts(ServiceName::Contracting) {
         routes = routes.add_service(kia_contracting::ContractingApi::server(ctx.clone()));
     }
+    if args.hosts(ServiceName::Audit) {
+        routes = routes.add_service(kia_audit::AuditApi::server(ctx.clone()));
+    }
 
     let listener = server::bind(args.listen).await?;
     let metrics_listener = match args.metrics_listen {
@@ -170,7 +241,11 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
         .as_ref()
         .map(|l| l.local_addr())
         .transpose()?;
-    tracing::info!(grpc = %grpc_addr, metrics = ?metrics_addr, backend = ctx.store.backend(), services = ?names, "listening");
+    let identities = match auth {
+        AuthMode::Tokens(_) => "signed",
+        AuthMode::Development(_) => "insecure-dev",
+    };
+    tracing::info!(grpc = %grpc_addr, metrics = ?metrics_addr, backend = ctx.store.backend(), services = ?names, identities, "listening");
     // One machine-readable line on stdout, for scripts and tests that start kia on port 0.
     match metrics_addr {
         Some(m) => println!("kia listening grpc={grpc_addr} metrics={m}"),

@@ -6,14 +6,14 @@ mod convert;
 
 use std::pin::Pin;
 
-use kia_domain::case::{Case, CaseId, ExternalReference};
+use kia_domain::case::{Case, ExternalReference};
 use kia_domain::error::Invalid;
 use kia_domain::plan::{self, ChangeRecord, Plan, PlanChange};
 use kia_domain::rules::Verdict;
 use kia_proto::v1 as pb;
 use kia_proto::v1::plan_service_server::PlanService;
 use kia_runtime::identity::OrganizationKind;
-use kia_runtime::{ApiError, Context, Identity, handle};
+use kia_runtime::{ApiError, Context, Identity, audit, authz, handle};
 use kia_store::{Created, IdempotencyKey, PlanAccess, PlanGrant, StoreError};
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
@@ -73,43 +73,19 @@ impl PlanApi {
         raw_case_id: &str,
         need: Need,
     ) -> Result<(Case, Ground), ApiError> {
-        let kind = identity.kind;
-        let allowed_kind = match kind {
-            OrganizationKind::Jobcenter => true,
-            OrganizationKind::Provider | OrganizationKind::RehabilitationCentre => {
-                need != Need::EmployerView
-            }
-            OrganizationKind::Employer => need == Need::EmployerView,
-            OrganizationKind::Operations => false,
-        };
-        if !allowed_kind {
-            return Err(ApiError::PermissionDenied);
-        }
-        let id: CaseId = raw_case_id
-            .parse()
-            .map_err(|_| ApiError::invalid("case_id", "must be a case id as kia issued it"))?;
-        match kind {
-            OrganizationKind::Jobcenter => {
-                let scope = identity.jobcenter_municipality()?;
-                match self.ctx.store.get_case(id).await? {
-                    Some(case) if &case.intake.municipality == scope => Ok((case, Ground::Owner)),
-                    Some(_) => Err(ApiError::PermissionDenied),
-                    None => Err(ApiError::NotFound { resource: "case" }),
-                }
-            }
-            OrganizationKind::Employer => match self.ctx.store.get_case(id).await? {
-                Some(case)
-                    if case
-                        .intake
-                        .employer_reference
-                        .as_ref()
-                        .is_some_and(|e| e.as_str() == identity.organization) =>
-                {
-                    Ok((case, Ground::Employer))
-                }
-                _ => Err(ApiError::PermissionDenied),
-            },
-            _ => {
+        let id = authz::case_id("case_id", raw_case_id)?;
+        let (case, ground) = match identity.kind {
+            OrganizationKind::Jobcenter => (
+                authz::jobcenter_case(&*self.ctx.store, identity, raw_case_id).await?,
+                Ground::Owner,
+            ),
+            OrganizationKind::Employer if need == Need::EmployerView => (
+                authz::case_employer(&*self.ctx.store, identity, id).await?,
+                Ground::Employer,
+            ),
+            OrganizationKind::Provider | OrganizationKind::RehabilitationCentre
+                if need != Need::EmployerView =>
+            {
                 let needed = match need {
                     Need::Update => PlanAccess::ReadUpdate,
                     _ => PlanAccess::Read,
@@ -128,9 +104,16 @@ impl PlanApi {
                     .get_case(id)
                     .await?
                     .ok_or(ApiError::PermissionDenied)?;
-                Ok((case, Ground::Grantee(identity.organization.clone())))
+                (case, Ground::Grantee(identity.organization.clone()))
             }
-        }
+            _ => return Err(ApiError::PermissionDenied),
+        };
+        let category = match need {
+            Need::EmployerView => audit::Category::EmployerView,
+            _ => audit::Category::Plan,
+        };
+        audit::touch(&case.id.to_string(), category);
+        Ok((case, ground))
     }
 
     async fn plan_of(&self, case: &Case) -> Result<Plan, ApiError> {

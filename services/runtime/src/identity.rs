@@ -1,13 +1,16 @@
 //! Who is calling: every RPC carries a caller identity (organisation, kind, municipality, role).
 //!
-//! In development mode the identity is read, unsigned, from request metadata; the daemon says so
-//! loudly at start. Signed tokens replace it for real deployments.
+//! Callers send a signed bearer token ([`crate::auth`]). In development mode
+//! (`--insecure-dev-identities`) the identity may instead come, unsigned, from request metadata;
+//! the daemon says so loudly at start.
 
 use std::fmt;
+use std::sync::Arc;
 
 use kia_domain::case::MunicipalityCode;
 use tonic::metadata::MetadataMap;
 
+use crate::auth::Verifier;
 use crate::error::ApiError;
 
 /// Metadata keys of a development-mode identity.
@@ -61,6 +64,8 @@ pub struct Identity {
     pub kind: OrganizationKind,
     pub municipality: Option<MunicipalityCode>,
     pub role: String,
+    /// The person acting, when the token names one (its `sub`).
+    pub person: Option<String>,
 }
 
 impl fmt::Debug for Identity {
@@ -76,10 +81,32 @@ impl fmt::Debug for Identity {
 }
 
 /// How callers prove who they are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum AuthMode {
-    /// Unsigned identities from metadata. Only for development and tests.
-    Development,
+    /// Signed bearer tokens only (`authorization: Bearer <JWT>`).
+    Tokens(Arc<Verifier>),
+    /// Development: a bearer token when one is sent, else the unsigned `x-kia-*` metadata.
+    /// Never for a daemon others can reach.
+    Development(Arc<Verifier>),
+}
+
+impl AuthMode {
+    /// The caller of a request, or why it is refused (UNAUTHENTICATED, no personal detail).
+    pub fn authenticate(&self, metadata: &MetadataMap) -> Result<Identity, ApiError> {
+        let bearer = metadata
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
+        match (self, bearer) {
+            (Self::Tokens(verifier) | Self::Development(verifier), Some(token)) => verifier
+                .verify(token)
+                .map_err(|e| ApiError::Unauthenticated(e.to_string())),
+            (Self::Tokens(_), None) => Err(ApiError::Unauthenticated(
+                "no bearer token: send authorization: Bearer <JWT>".into(),
+            )),
+            (Self::Development(_), None) => Identity::from_metadata(metadata),
+        }
+    }
 }
 
 impl Identity {
@@ -91,33 +118,17 @@ impl Identity {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
         };
-        let organization = get(headers::ORGANIZATION);
-        if organization.is_empty() {
+        if get(headers::ORGANIZATION).is_empty() {
             return Err(ApiError::Unauthenticated("no caller identity".into()));
         }
-        let kind = OrganizationKind::parse(get(headers::ORGANIZATION_KIND)).ok_or_else(|| {
-            ApiError::Unauthenticated(format!(
-                "{} is missing or unknown",
-                headers::ORGANIZATION_KIND
-            ))
-        })?;
-        let municipality = match get(headers::MUNICIPALITY) {
-            "" => None,
-            raw => Some(MunicipalityCode::parse(raw).map_err(|e| {
-                ApiError::Unauthenticated(format!("{}: {e}", headers::MUNICIPALITY))
-            })?),
-        };
-        if kind == OrganizationKind::Jobcenter && municipality.is_none() {
-            return Err(ApiError::Unauthenticated(
-                "a jobcenter identity names its municipality".into(),
-            ));
-        }
-        Ok(Self {
-            organization: organization.to_owned(),
-            kind,
-            municipality,
-            role: get(headers::ROLE).to_owned(),
-        })
+        Self::new(
+            get(headers::ORGANIZATION),
+            get(headers::ORGANIZATION_KIND),
+            get(headers::MUNICIPALITY),
+            get(headers::ROLE),
+            None,
+        )
+        .map_err(|e| ApiError::Unauthenticated(format!("development identity: {e}")))
     }
 
     /// The municipality whose cases this caller may see and change: a jobcenter's own.

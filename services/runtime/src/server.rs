@@ -17,8 +17,9 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tracing::Instrument;
 
+use crate::authz::RpcMethod;
 use crate::clock::Clock;
-use crate::identity::{AuthMode, Identity};
+use crate::identity::AuthMode;
 use crate::telemetry::{Metrics, Telemetry, status_name};
 
 /// What every service of a process shares.
@@ -29,6 +30,8 @@ pub struct Context {
     pub metrics: Metrics,
     pub gate: Gate,
     pub feed: crate::events::EventFeed,
+    /// Hashes and seals citizens' CPR numbers.
+    pub citizen_keys: crate::citizen::CitizenKeys,
 }
 
 /// Runs before every kia RPC: refuses calls until the database is migrated, and puts the
@@ -37,6 +40,7 @@ pub struct Context {
 pub struct Gate {
     ready: Arc<AtomicBool>,
     auth: AuthMode,
+    audit: Option<crate::audit::AuditSink>,
 }
 
 impl Gate {
@@ -44,7 +48,14 @@ impl Gate {
         Self {
             ready: Arc::default(),
             auth,
+            audit: None,
         }
+    }
+
+    /// Records every access to personal data the services declare in this store's audit trail.
+    pub fn with_audit(mut self, store: Arc<dyn Store>) -> Self {
+        self.audit = Some(crate::audit::AuditSink(store));
+        self
     }
 
     pub fn is_ready(&self) -> bool {
@@ -59,10 +70,14 @@ impl tonic::service::Interceptor for Gate {
                 "kia is starting: database migrations are pending",
             ));
         }
-        let identity = match self.auth {
-            AuthMode::Development => Identity::from_metadata(request.metadata())?,
-        };
+        let identity = self.auth.authenticate(request.metadata())?;
+        if let Some(method) = request.extensions().get::<RpcMethod>() {
+            crate::authz::admit(&method.0, &identity)?;
+        }
         request.extensions_mut().insert(identity);
+        if let Some(audit) = &self.audit {
+            request.extensions_mut().insert(audit.clone());
+        }
         Ok(request)
     }
 }
@@ -106,7 +121,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         // Take the service that was polled ready; leave a fresh clone in its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -114,6 +129,10 @@ where
         let path = request.uri().path().trim_start_matches('/');
         let (service, method) = path.split_once('/').unwrap_or((path, ""));
         let (service, method) = (service.to_owned(), method.to_owned());
+        // For the gate's authorization and the audit trail.
+        request
+            .extensions_mut()
+            .insert(RpcMethod(format!("{service}/{method}")));
         let span = tracing::info_span!(
             "rpc",
             otel.name = %format_args!("{service}/{method}"),

@@ -8,12 +8,11 @@
 
 mod convert;
 
-use kia_domain::case::CaseId;
 use kia_domain::screening::{Discipline, Screening, screening_queue};
 use kia_proto::v1 as pb;
 use kia_proto::v1::screening_service_server::ScreeningService;
 use kia_runtime::identity::OrganizationKind;
-use kia_runtime::{ApiError, Context, Identity, handle};
+use kia_runtime::{ApiError, Context, Identity, audit, authz, handle};
 use kia_store::{Created, GroupRecord, NewEvent, ScreeningRecord, StoreError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -66,13 +65,13 @@ impl ScreeningApi {
     ) -> Result<ScreeningRecord, ApiError> {
         let scope = identity.jobcenter_municipality()?;
         let id = parse_id("screening_id", raw_id)?;
-        match self.ctx.store.get_screening(id).await? {
-            Some(s) if &s.municipality == scope => Ok(s),
-            Some(_) => Err(ApiError::PermissionDenied),
-            None => Err(ApiError::NotFound {
-                resource: "screening",
-            }),
-        }
+        let s = authz::owned(
+            self.ctx.store.get_screening(id).await?,
+            "screening",
+            |s: &ScreeningRecord| &s.municipality == scope,
+        )?;
+        audit::touch(&s.screening.case_id().to_string(), audit::Category::Health);
+        Ok(s)
     }
 
     /// The screening an assessment is recorded in, and as whom. A provider must be the
@@ -107,6 +106,7 @@ impl ScreeningApi {
                     && org.as_deref() == Some(identity.organization.as_str())
             });
         if member {
+            audit::touch(&s.screening.case_id().to_string(), audit::Category::Health);
             Ok((s, Writer::ProviderMember(discipline)))
         } else {
             Err(denied())
@@ -153,13 +153,11 @@ impl ScreeningApi {
     ) -> Result<GroupRecord, ApiError> {
         let scope = identity.jobcenter_municipality()?;
         let id = parse_id("group_id", raw_id)?;
-        match self.ctx.store.get_screening_group(id).await? {
-            Some(g) if &g.municipality == scope => Ok(g),
-            Some(_) => Err(ApiError::PermissionDenied),
-            None => Err(ApiError::NotFound {
-                resource: "screening group",
-            }),
-        }
+        authz::owned(
+            self.ctx.store.get_screening_group(id).await?,
+            "screening group",
+            |g: &GroupRecord| &g.municipality == scope,
+        )
     }
 
     async fn get_group(
@@ -179,15 +177,8 @@ impl ScreeningApi {
         r: pb::OpenScreeningRequest,
     ) -> Result<pb::OpenScreeningResponse, ApiError> {
         let scope = identity.jobcenter_municipality()?.clone();
-        let case_id: CaseId = r
-            .case_id
-            .parse()
-            .map_err(|_| ApiError::invalid("case_id", "must be a case id as kia issued it"))?;
-        let case = match self.ctx.store.get_case(case_id).await? {
-            Some(case) if case.intake.municipality == scope => case,
-            Some(_) => return Err(ApiError::PermissionDenied),
-            None => return Err(ApiError::NotFound { resource: "case" }),
-        };
+        let case = authz::jobcenter_case(&*self.ctx.store, &identity, &r.case_id).await?;
+        audit::touch(&case.id.to_string(), audit::Category::Health);
         let group = self.visible_group(&identity, &r.group_id).await?;
         let mut invalid = kia_domain::error::Invalid::default();
         let opened_on = convert::optional_date(&mut invalid, "opened_on", &r.opened_on);
@@ -330,7 +321,11 @@ impl ScreeningApi {
         invalid.into_result(())?;
         let as_of = as_of.unwrap_or_else(|| self.ctx.clock.today());
         let candidates = self.ctx.store.screening_candidates(&scope).await?;
-        Ok(convert::queue_to_pb(&screening_queue(&candidates, as_of)))
+        let queue = screening_queue(&candidates, as_of);
+        for entry in &queue.queue {
+            audit::touch(&entry.case_id.to_string(), audit::Category::Case);
+        }
+        Ok(convert::queue_to_pb(&queue))
     }
 
     async fn employer_view(
@@ -338,7 +333,20 @@ impl ScreeningApi {
         identity: Identity,
         r: pb::GetScreeningEmployerViewRequest,
     ) -> Result<pb::GetScreeningEmployerViewResponse, ApiError> {
-        let s = self.visible_screening(&identity, &r.screening_id).await?;
+        let s = if identity.kind == OrganizationKind::Employer {
+            // The case's employer, and only for a screening of its employee's case.
+            let denied = || ApiError::PermissionDenied;
+            let id: Uuid = r.screening_id.parse().map_err(|_| denied())?;
+            let s = self.ctx.store.get_screening(id).await?.ok_or_else(denied)?;
+            authz::case_employer(&*self.ctx.store, &identity, s.screening.case_id()).await?;
+            s
+        } else {
+            self.visible_screening(&identity, &r.screening_id).await?
+        };
+        audit::touch(
+            &s.screening.case_id().to_string(),
+            audit::Category::EmployerView,
+        );
         Ok(convert::employer_view_to_pb(&s.screening.employer_view()))
     }
 }

@@ -4,6 +4,7 @@
 //!
 //! Every change appends its domain event to the event log in the same transaction.
 
+pub mod audit;
 mod contracting;
 mod error;
 mod plan;
@@ -19,6 +20,7 @@ use chrono::{DateTime, Utc};
 use kia_domain::case::{Case, CaseId, CaseState, MunicipalityCode};
 use serde::{Deserialize, Serialize};
 
+pub use audit::AuditStore;
 pub use contracting::{
     Admission, ContractFilter, ContractingStore, ProviderRecord, ReferralFilter, ReferralRecord,
     Referred,
@@ -115,6 +117,21 @@ impl NewEvent {
     }
 }
 
+/// A citizen's CPR number as kia keeps it: never in clear text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CitizenIdentity {
+    /// A keyed hash (HMAC-SHA256, hex): tells whether a citizen is already known.
+    pub hash: String,
+    /// The number encrypted (AEAD) for the roles that may see it.
+    pub sealed: String,
+}
+
+impl std::fmt::Debug for CitizenIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CitizenIdentity(..)")
+    }
+}
+
 /// Pool and timeout settings for either backend.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -144,7 +161,27 @@ pub trait CaseStore: Send + Sync {
         &self,
         case: &Case,
         key: Option<&IdempotencyKey>,
+    ) -> StoreResult<Created<Case>> {
+        self.create_citizen_case(case, key, None).await
+    }
+
+    /// [`CaseStore::create_case`], with the citizen's CPR number as a keyed hash and sealed.
+    async fn create_citizen_case(
+        &self,
+        case: &Case,
+        key: Option<&IdempotencyKey>,
+        citizen: Option<&CitizenIdentity>,
     ) -> StoreResult<Created<Case>>;
+
+    /// The cases of a municipality whose citizen has this CPR hash, oldest first.
+    async fn cases_of_citizen(
+        &self,
+        municipality: &MunicipalityCode,
+        cpr_hash: &str,
+    ) -> StoreResult<Vec<CaseId>>;
+
+    /// The sealed CPR number of a case, if one was given at intake.
+    async fn sealed_cpr(&self, case: CaseId) -> StoreResult<Option<String>>;
 
     async fn get_case(&self, id: CaseId) -> StoreResult<Option<Case>>;
 
@@ -174,7 +211,15 @@ pub trait CaseStore: Send + Sync {
 /// event log, leases, migrations.
 #[async_trait]
 pub trait Store:
-    CaseStore + ScreeningStore + PlanStore + ContractingStore + Send + Sync + std::fmt::Debug + 'static
+    CaseStore
+    + ScreeningStore
+    + PlanStore
+    + ContractingStore
+    + AuditStore
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
 {
     /// The backend's name, for logs and metrics: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -4,13 +4,13 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use kia_domain::case::{Case, CaseId};
+use kia_domain::case::{Case, CaseId, MunicipalityCode};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::{
-    CaseFilter, CaseRow, CaseStore, Created, IdempotencyKey, NewEvent, Store, StoreError,
-    StoreOptions, StoreResult, StoredEvent, category_column,
+    CaseFilter, CaseRow, CaseStore, CitizenIdentity, Created, IdempotencyKey, NewEvent, Store,
+    StoreError, StoreOptions, StoreResult, StoredEvent, category_column,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -87,7 +87,8 @@ pub(crate) async fn append(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(())
+    // The change's audit records, in its own transaction (under the audit chain's lock).
+    crate::audit::postgres_impl::insert(tx, &crate::audit::for_change(events)).await
 }
 
 /// Records, in the transaction that creates it, which resource a request id produces. Done
@@ -138,6 +139,7 @@ impl PostgresStore {
         &self,
         case: &Case,
         key: Option<&IdempotencyKey>,
+        citizen: Option<&CitizenIdentity>,
     ) -> StoreResult<Created<Case>> {
         let mut tx = self.pool.begin().await?;
         if let Some(key) = key {
@@ -156,8 +158,8 @@ impl PostgresStore {
         sqlx::query(
             "INSERT INTO cases (id, municipality, first_sick_day, employment_status,
                 employer_reference, citizen_reference, state, category, facts, created_at,
-                updated_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                updated_at, version, cpr_hash, cpr_sealed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(case.id.as_uuid())
         .bind(intake.municipality.as_str())
@@ -171,6 +173,8 @@ impl PostgresStore {
         .bind(case.created_at)
         .bind(case.updated_at)
         .bind(case.version)
+        .bind(citizen.map(|c| c.hash.as_str()))
+        .bind(citizen.map(|c| c.sealed.as_str()))
         .execute(&mut *tx)
         .await?;
         append(&mut tx, &[NewEvent::case_opened(case)]).await?;
@@ -181,16 +185,49 @@ impl PostgresStore {
 
 #[async_trait]
 impl CaseStore for PostgresStore {
-    async fn create_case(
+    async fn create_citizen_case(
         &self,
         case: &Case,
         key: Option<&IdempotencyKey>,
+        citizen: Option<&CitizenIdentity>,
     ) -> StoreResult<Created<Case>> {
-        match self.try_create_case(case, key).await {
+        match self.try_create_case(case, key, citizen).await {
             // Lost a race on the same request id: the winner's case is the answer.
-            Err(StoreError::Conflict(_)) if key.is_some() => self.try_create_case(case, key).await,
+            Err(StoreError::Conflict(_)) if key.is_some() => {
+                self.try_create_case(case, key, citizen).await
+            }
             other => other,
         }
+    }
+
+    async fn cases_of_citizen(
+        &self,
+        municipality: &MunicipalityCode,
+        cpr_hash: &str,
+    ) -> StoreResult<Vec<CaseId>> {
+        let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+            "SELECT id FROM cases WHERE cpr_hash = $1 AND municipality = $2 ORDER BY id",
+        )
+        .bind(cpr_hash)
+        .bind(municipality.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        ids.iter()
+            .map(|id| {
+                id.to_string()
+                    .parse()
+                    .map_err(|_| StoreError::corrupt("case id"))
+            })
+            .collect()
+    }
+
+    async fn sealed_cpr(&self, case: CaseId) -> StoreResult<Option<String>> {
+        let sealed: Option<Option<String>> =
+            sqlx::query_scalar("SELECT cpr_sealed FROM cases WHERE id = $1")
+                .bind(case.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(sealed.flatten())
     }
 
     async fn get_case(&self, id: CaseId) -> StoreResult<Option<Case>> {

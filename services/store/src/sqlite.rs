@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::{SecondsFormat, Utc};
-use kia_domain::case::{Case, CaseId};
+use kia_domain::case::{Case, CaseId, MunicipalityCode};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -13,8 +13,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::{
-    CaseFilter, CaseRow, CaseStore, Created, IdempotencyKey, NewEvent, Store, StoreError,
-    StoreOptions, StoreResult, StoredEvent, category_column, parse_ts,
+    CaseFilter, CaseRow, CaseStore, CitizenIdentity, Created, IdempotencyKey, NewEvent, Store,
+    StoreError, StoreOptions, StoreResult, StoredEvent, category_column, parse_ts,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -74,7 +74,8 @@ fn case_row(row: &SqliteRow) -> StoreResult<Case> {
     .into_case()
 }
 
-/// Appends an event in the writer's transaction.
+/// Appends an event, and the audit records of the RPC making the change, in the writer's
+/// transaction.
 pub(crate) async fn append(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO events (stream_type, stream_id, event_type, municipality, payload, recorded_at)
@@ -88,7 +89,9 @@ pub(crate) async fn append(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -
     .bind(ts(Utc::now()))
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    // The change's audit records, in its own transaction.
+    crate::audit::sqlite_impl::insert(tx, &crate::audit::for_change(std::slice::from_ref(event)))
+        .await
 }
 
 /// Records, in the transaction that created it, which resource a request id produced.
@@ -135,10 +138,11 @@ pub(crate) async fn replayed(
 
 #[async_trait]
 impl CaseStore for SqliteStore {
-    async fn create_case(
+    async fn create_citizen_case(
         &self,
         case: &Case,
         key: Option<&IdempotencyKey>,
+        citizen: Option<&CitizenIdentity>,
     ) -> StoreResult<Created<Case>> {
         let mut tx = self.writer.begin().await?;
         if let Some(key) = key
@@ -154,8 +158,8 @@ impl CaseStore for SqliteStore {
         sqlx::query(
             "INSERT INTO cases (id, municipality, first_sick_day, employment_status,
                 employer_reference, citizen_reference, state, category, facts, created_at,
-                updated_at, version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                updated_at, version, cpr_hash, cpr_sealed)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(case.id.to_string())
         .bind(intake.municipality.as_str())
@@ -169,6 +173,8 @@ impl CaseStore for SqliteStore {
         .bind(ts(case.created_at))
         .bind(ts(case.updated_at))
         .bind(case.version)
+        .bind(citizen.map(|c| c.hash.as_str()))
+        .bind(citizen.map(|c| c.sealed.as_str()))
         .execute(&mut *tx)
         .await?;
         append(&mut tx, &NewEvent::case_opened(case)).await?;
@@ -177,6 +183,32 @@ impl CaseStore for SqliteStore {
         }
         tx.commit().await?;
         Ok(Created::New(case.clone()))
+    }
+
+    async fn cases_of_citizen(
+        &self,
+        municipality: &MunicipalityCode,
+        cpr_hash: &str,
+    ) -> StoreResult<Vec<CaseId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM cases WHERE cpr_hash = ? AND municipality = ? ORDER BY id",
+        )
+        .bind(cpr_hash)
+        .bind(municipality.as_str())
+        .fetch_all(&self.readers)
+        .await?;
+        ids.iter()
+            .map(|id| id.parse().map_err(|_| StoreError::corrupt("case id")))
+            .collect()
+    }
+
+    async fn sealed_cpr(&self, case: CaseId) -> StoreResult<Option<String>> {
+        let sealed: Option<Option<String>> =
+            sqlx::query_scalar("SELECT cpr_sealed FROM cases WHERE id = ?")
+                .bind(case.to_string())
+                .fetch_optional(&self.readers)
+                .await?;
+        Ok(sealed.flatten())
     }
 
     async fn get_case(&self, id: CaseId) -> StoreResult<Option<Case>> {

@@ -1,0 +1,611 @@
+//! The audit trail, modelled on FHIR AuditEvent: who (organisation, kind, role, person) did what
+//! (action, outcome) to which data (case, category), why (purpose), in which call (RPC, request
+//! id, trace id) and when.
+//!
+//! Records form a hash chain: each holds the hash of the one before, so changing, removing or
+//! inserting a record breaks every hash after it ([`verify_chain`]). Appends are serialized (the
+//! single SQLite writer; an advisory lock on PostgreSQL) so the chain never forks.
+//!
+//! A change records its accesses in the transaction of the change itself: the event append every
+//! change makes (see `sqlite::append`, `postgres::append`) also appends the audit records of the
+//! call in progress, which the RPC layer declares in an [`AuditScope`] (a task-local). Reads are
+//! recorded by the RPC layer before the response leaves (`append_audit`), and a response whose
+//! record could not be written is not sent.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2_v011::Digest as _;
+
+use crate::{NewEvent, StoreResult};
+
+/// The `prev_hash` of the first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What kind of personal data an access concerns (FHIR AuditEvent.entity's type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Category {
+    /// The case: intake, visitation, follow-ups, deadlines, benefit.
+    Case,
+    /// Health data: screening assessments, ICF findings, health activities of a plan.
+    Health,
+    /// The shared plan.
+    Plan,
+    /// The employer views (work-relevant limitations, adaptations, timing).
+    EmployerView,
+    /// A referral to a provider.
+    Referral,
+    /// The citizen's CPR number.
+    CitizenIdentity,
+    /// The audit trail of a case.
+    Audit,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Case => "case",
+            Self::Health => "health",
+            Self::Plan => "plan",
+            Self::EmployerView => "employer_view",
+            Self::Referral => "referral",
+            Self::CitizenIdentity => "citizen_identity",
+            Self::Audit => "audit",
+        }
+    }
+}
+
+/// FHIR AuditEvent.action, in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Read,
+    Update,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Read => "read",
+            Self::Update => "update",
+        }
+    }
+}
+
+/// FHIR AuditEvent.outcome, in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// The caller was refused (PERMISSION_DENIED).
+    Denied,
+    /// The call failed for another reason; no data was released or changed.
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Denied => "denied",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// One access to append.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub organization: String,
+    pub organization_kind: String,
+    pub role: String,
+    pub person: Option<String>,
+    pub municipality: Option<String>,
+    pub case_id: Option<String>,
+    pub category: String,
+    pub action: String,
+    pub outcome: String,
+    pub purpose: String,
+    /// `kia.v1.CaseService/GetCase`.
+    pub rpc: String,
+    pub request_id: String,
+    pub trace_id: String,
+}
+
+/// A stored audit record, a link of the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// 1, 2, 3, ... without gaps.
+    pub sequence: i64,
+    pub recorded_at: DateTime<Utc>,
+    pub entry: AuditEntry,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The hash of a record: SHA-256 over its sequence, time, every field and the previous hash.
+pub fn record_hash(
+    sequence: i64,
+    recorded_at: DateTime<Utc>,
+    entry: &AuditEntry,
+    prev_hash: &str,
+) -> String {
+    let e = entry;
+    let canonical = serde_json::json!([
+        sequence,
+        recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        e.organization,
+        e.organization_kind,
+        e.role,
+        e.person,
+        e.municipality,
+        e.case_id,
+        e.category,
+        e.action,
+        e.outcome,
+        e.purpose,
+        e.rpc,
+        e.request_id,
+        e.trace_id,
+        prev_hash,
+    ]);
+    let digest = sha2_v011::Sha256::digest(canonical.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Builds the next links of the chain after `(last_sequence, last_hash)`, stamped `now`.
+pub(crate) fn link(
+    last: Option<(i64, String)>,
+    entries: &[AuditEntry],
+    now: DateTime<Utc>,
+) -> Vec<AuditRecord> {
+    // Microseconds: what both backends store exactly, so a hash recomputes after a read-back.
+    let now = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+    let (mut sequence, mut prev) = last.unwrap_or((0, GENESIS.to_owned()));
+    entries
+        .iter()
+        .map(|entry| {
+            sequence += 1;
+            let hash = record_hash(sequence, now, entry, &prev);
+            AuditRecord {
+                sequence,
+                recorded_at: now,
+                entry: entry.clone(),
+                prev_hash: std::mem::replace(&mut prev, hash.clone()),
+                hash,
+            }
+        })
+        .collect()
+}
+
+/// Where a chain check stands after some records: the last link seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    pub sequence: i64,
+    pub hash: String,
+}
+
+impl Default for ChainHead {
+    fn default() -> Self {
+        Self {
+            sequence: 0,
+            hash: GENESIS.to_owned(),
+        }
+    }
+}
+
+/// Checks records (in sequence order) that follow `head`: each must come next, name the
+/// previous hash, and hash to what it holds. `Err` is the sequence of the first broken link.
+pub fn verify_chain(head: &ChainHead, records: &[AuditRecord]) -> Result<ChainHead, i64> {
+    let mut head = head.clone();
+    for r in records {
+        let intact = r.sequence == head.sequence + 1
+            && r.prev_hash == head.hash
+            && record_hash(r.sequence, r.recorded_at, &r.entry, &r.prev_hash) == r.hash;
+        if !intact {
+            return Err(head.sequence + 1);
+        }
+        head = ChainHead {
+            sequence: r.sequence,
+            hash: r.hash.clone(),
+        };
+    }
+    Ok(head)
+}
+
+/// The caller of the RPC in progress, as the audit names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub organization: String,
+    pub organization_kind: String,
+    pub role: String,
+    pub person: Option<String>,
+    pub municipality: Option<String>,
+    pub purpose: String,
+    pub rpc: String,
+    pub request_id: String,
+    pub trace_id: String,
+}
+
+/// The accesses of one RPC in progress, collected as the service reads and changes data.
+#[derive(Debug)]
+pub struct AuditScope {
+    actor: Actor,
+    accesses: Mutex<Vec<(String, Category)>>,
+    /// Set when a change's transaction wrote the accesses (they need no read record then).
+    written_by_change: Mutex<bool>,
+}
+
+tokio::task_local! {
+    static SCOPE: Arc<AuditScope>;
+}
+
+impl AuditScope {
+    pub fn new(actor: Actor) -> Arc<Self> {
+        Arc::new(Self {
+            actor,
+            accesses: Mutex::default(),
+            written_by_change: Mutex::default(),
+        })
+    }
+
+    /// Runs `f` (the RPC handler) with this scope, so its accesses are recorded.
+    pub async fn run<F: std::future::Future>(self: &Arc<Self>, f: F) -> F::Output {
+        SCOPE.scope(self.clone(), f).await
+    }
+
+    /// What the call did to the data it touched: an update once a change was attempted.
+    pub fn attempted_action(&self) -> Action {
+        if *self
+            .written_by_change
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+        {
+            Action::Update
+        } else {
+            Action::Read
+        }
+    }
+
+    /// The entries for every declared access, or none when a change already wrote them.
+    pub fn entries(&self, action: Action, outcome: Outcome, skip_written: bool) -> Vec<AuditEntry> {
+        if skip_written
+            && *self
+                .written_by_change
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+        {
+            return Vec::new();
+        }
+        let accesses = self.accesses.lock().unwrap_or_else(|e| e.into_inner());
+        accesses
+            .iter()
+            .map(|(case_id, category)| {
+                let a = &self.actor;
+                AuditEntry {
+                    organization: a.organization.clone(),
+                    organization_kind: a.organization_kind.clone(),
+                    role: a.role.clone(),
+                    person: a.person.clone(),
+                    municipality: a.municipality.clone(),
+                    case_id: Some(case_id.clone()),
+                    category: category.as_str().to_owned(),
+                    action: action.as_str().to_owned(),
+                    outcome: outcome.as_str().to_owned(),
+                    purpose: a.purpose.clone(),
+                    rpc: a.rpc.clone(),
+                    request_id: a.request_id.clone(),
+                    trace_id: a.trace_id.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Declares, within an RPC, an access to a case's data of one category. Outside an RPC (tests,
+/// background work) it does nothing.
+pub fn touch(case_id: &str, category: Category) {
+    let _ = SCOPE.try_with(|scope| {
+        let mut accesses = scope.accesses.lock().unwrap_or_else(|e| e.into_inner());
+        if !accesses.iter().any(|(c, k)| c == case_id && *k == category) {
+            accesses.push((case_id.to_owned(), category));
+        }
+    });
+}
+
+/// The audit entries a change's transaction appends with its events: the accesses of the RPC in
+/// progress, as a create or an update. Every transaction that changes data appends events
+/// exactly once, so a retried transaction writes them again and a rolled-back one leaves none.
+pub(crate) fn for_change(events: &[NewEvent]) -> Vec<AuditEntry> {
+    let creates = events.iter().any(|e| {
+        e.event_type.ends_with(".opened")
+            || e.event_type.ends_with("_created")
+            || e.event_type.ends_with(".created")
+    });
+    let action = if creates {
+        Action::Create
+    } else {
+        Action::Update
+    };
+    SCOPE
+        .try_with(|scope| {
+            *scope
+                .written_by_change
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = true;
+            scope.entries(action, Outcome::Success, false)
+        })
+        .unwrap_or_default()
+}
+
+/// The audit trail.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends entries (for reads) in a transaction of their own.
+    async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()>;
+
+    /// Records of the given cases after `after`, in sequence order, at most `limit`.
+    async fn audit_of_cases(
+        &self,
+        cases: &[String],
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>>;
+
+    /// The whole chain after `after`, in sequence order, at most `limit` (for verification).
+    async fn audit_chain(&self, after: i64, limit: u32) -> StoreResult<Vec<AuditRecord>>;
+}
+
+const COLUMNS: &str = "sequence, recorded_at, organization, organization_kind, role, person, \
+     municipality, case_id, category, action, outcome, purpose, rpc, request_id, trace_id, \
+     prev_hash, hash";
+
+fn entry_of(row: &impl RowAccess) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        organization: row.text("organization")?,
+        organization_kind: row.text("organization_kind")?,
+        role: row.text("role")?,
+        person: row.opt_text("person")?,
+        municipality: row.opt_text("municipality")?,
+        case_id: row.opt_text("case_id")?,
+        category: row.text("category")?,
+        action: row.text("action")?,
+        outcome: row.text("outcome")?,
+        purpose: row.text("purpose")?,
+        rpc: row.text("rpc")?,
+        request_id: row.text("request_id")?,
+        trace_id: row.text("trace_id")?,
+    })
+}
+
+/// Reads text columns the same way from either backend's row.
+trait RowAccess {
+    fn text(&self, col: &str) -> StoreResult<String>;
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
+}
+
+macro_rules! row_access {
+    ($row:ty) => {
+        impl RowAccess for $row {
+            fn text(&self, col: &str) -> StoreResult<String> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
+            fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
+        }
+    };
+}
+row_access!(sqlx::sqlite::SqliteRow);
+row_access!(sqlx::postgres::PgRow);
+
+/// Binds a record's columns after `sequence` and `recorded_at` (whose types differ by backend),
+/// in [`COLUMNS`] order.
+macro_rules! bind_entry {
+    ($query:expr, $r:expr) => {{
+        let (e, r) = (&$r.entry, &$r);
+        $query
+            .bind(&e.organization)
+            .bind(&e.organization_kind)
+            .bind(&e.role)
+            .bind(&e.person)
+            .bind(&e.municipality)
+            .bind(&e.case_id)
+            .bind(&e.category)
+            .bind(&e.action)
+            .bind(&e.outcome)
+            .bind(&e.purpose)
+            .bind(&e.rpc)
+            .bind(&e.request_id)
+            .bind(&e.trace_id)
+            .bind(&r.prev_hash)
+            .bind(&r.hash)
+    }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite: the one writer connection serializes appends.
+
+pub(crate) mod sqlite_impl {
+    use super::*;
+    use crate::sqlite::ts;
+    use crate::{SqliteStore, StoreError};
+    use sqlx::Row as _;
+
+    /// Appends entries in the writer's transaction.
+    pub(crate) async fn insert(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        entries: &[AuditEntry],
+    ) -> StoreResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let last =
+            sqlx::query("SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1")
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get("sequence")?, r.try_get("hash")?)))
+                .transpose()?;
+        for r in link(last, entries, Utc::now()) {
+            let query = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO audit_events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            )))
+            .bind(r.sequence)
+            .bind(ts(r.recorded_at));
+            bind_entry!(query, r).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    fn record(row: &sqlx::sqlite::SqliteRow) -> StoreResult<AuditRecord> {
+        Ok(AuditRecord {
+            sequence: row.try_get("sequence")?,
+            recorded_at: crate::parse_ts(row.try_get("recorded_at")?)?,
+            entry: entry_of(row)?,
+            prev_hash: row.try_get("prev_hash")?,
+            hash: row.try_get("hash")?,
+        })
+    }
+
+    #[async_trait]
+    impl AuditStore for SqliteStore {
+        async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()> {
+            let mut tx = self.writer.begin().await?;
+            insert(&mut tx, entries).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn audit_of_cases(
+            &self,
+            cases: &[String],
+            after: i64,
+            limit: u32,
+        ) -> StoreResult<Vec<AuditRecord>> {
+            let cases = serde_json::to_string(cases).map_err(StoreError::corrupt)?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM audit_events
+                 WHERE case_id IN (SELECT value FROM json_each(?)) AND sequence > ?
+                 ORDER BY sequence LIMIT ?"
+            )))
+            .bind(cases)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await?
+            .iter()
+            .map(record)
+            .collect()
+        }
+
+        async fn audit_chain(&self, after: i64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM audit_events WHERE sequence > ? ORDER BY sequence LIMIT ?"
+            )))
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await?
+            .iter()
+            .map(record)
+            .collect()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL: a transaction-scoped advisory lock serializes appends, like the event log's.
+
+pub(crate) mod postgres_impl {
+    use super::*;
+    use crate::PostgresStore;
+    use sqlx::Row as _;
+
+    /// The advisory-lock key that serializes audit appends. "kia-audt" in ASCII.
+    const AUDIT_LOCK: i64 = 0x6b69_612d_6175_6474;
+
+    /// Appends entries in a transaction, holding the audit lock until it ends.
+    pub(crate) async fn insert(
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        entries: &[AuditEntry],
+    ) -> StoreResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(AUDIT_LOCK)
+            .execute(&mut **tx)
+            .await?;
+        let last =
+            sqlx::query("SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1")
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get("sequence")?, r.try_get("hash")?)))
+                .transpose()?;
+        for r in link(last, entries, Utc::now()) {
+            let query = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO audit_events ({COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            )))
+            .bind(r.sequence)
+            .bind(r.recorded_at);
+            bind_entry!(query, r).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    fn record(row: &sqlx::postgres::PgRow) -> StoreResult<AuditRecord> {
+        Ok(AuditRecord {
+            sequence: row.try_get("sequence")?,
+            recorded_at: row.try_get("recorded_at")?,
+            entry: entry_of(row)?,
+            prev_hash: row.try_get("prev_hash")?,
+            hash: row.try_get("hash")?,
+        })
+    }
+
+    #[async_trait]
+    impl AuditStore for PostgresStore {
+        async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()> {
+            let mut tx = self.pool.begin().await?;
+            insert(&mut tx, entries).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn audit_of_cases(
+            &self,
+            cases: &[String],
+            after: i64,
+            limit: u32,
+        ) -> StoreResult<Vec<AuditRecord>> {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM audit_events
+                 WHERE case_id = ANY($1) AND sequence > $2 ORDER BY sequence LIMIT $3"
+            )))
+            .bind(cases)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(record)
+            .collect()
+        }
+
+        async fn audit_chain(&self, after: i64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM audit_events WHERE sequence > $1 ORDER BY sequence LIMIT $2"
+            )))
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(record)
+            .collect()
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Store conformance for the audit trail, on SQLite and PostgreSQL: appends form an unbroken hash
+//! chain, a change's records commit (or roll back) with the change, and a record edited or
+//! removed behind kia's back breaks the chain where it was touched.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use kia_domain::case::{
+    Case, CaseChange, CaseId, CaseIntake, EmploymentStatus, ExternalReference, MunicipalityCode,
+};
+use kia_domain::facts::{Category as VisitationCategory, Visitation};
+use kia_store::audit::{
+    Actor, AuditEntry, AuditScope, Category, ChainHead, GENESIS, touch, verify_chain,
+};
+use kia_store::{NewEvent, Store, StoreError, StoreOptions, testing};
+use sqlx::Connection;
+
+/// A fresh, migrated store of each available backend, with its URL for raw SQL.
+async fn stores() -> Vec<(Arc<dyn Store>, String, Option<tempfile::TempDir>)> {
+    let options = StoreOptions::default();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("kia.db").display());
+    let mut out = vec![(
+        kia_store::open(&url, &options).await.unwrap(),
+        url,
+        Some(dir),
+    )];
+    if let Some(admin) = testing::postgres_admin_url() {
+        let url = testing::fresh_postgres_database(&admin).await.unwrap();
+        out.push((kia_store::open(&url, &options).await.unwrap(), url, None));
+    }
+    for (store, _, _) in &out {
+        store.migrate().await.unwrap();
+    }
+    out
+}
+
+/// Runs a statement on the store's database, as someone with database access could.
+async fn tamper(url: &str, sql: &str) {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+}
+
+fn entry(case: &str, action: &str) -> AuditEntry {
+    AuditEntry {
+        organization: "jc-630".into(),
+        organization_kind: "jobcenter".into(),
+        role: "caseworker".into(),
+        person: Some("cw-17".into()),
+        municipality: Some("630".into()),
+        case_id: Some(case.into()),
+        category: "case".into(),
+        action: action.into(),
+        outcome: "success".into(),
+        purpose: "case_management".into(),
+        rpc: "kia.v1.CaseService/GetCase".into(),
+        request_id: "req-1".into(),
+        trace_id: String::new(),
+    }
+}
+
+fn actor() -> Actor {
+    Actor {
+        organization: "jc-630".into(),
+        organization_kind: "jobcenter".into(),
+        role: "caseworker".into(),
+        person: None,
+        municipality: Some("630".into()),
+        purpose: "case_management".into(),
+        rpc: "kia.v1.CaseService/Visitate".into(),
+        request_id: "req-2".into(),
+        trace_id: String::new(),
+    }
+}
+
+fn case(n: u64) -> Case {
+    let created = Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
+    let intake = CaseIntake {
+        municipality: MunicipalityCode::parse("630").unwrap(),
+        first_sick_day: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+        employment_status: EmploymentStatus::Employed,
+        employer_reference: None,
+        citizen_reference: ExternalReference::parse("citizen-1").unwrap(),
+    };
+    Case::open(
+        CaseId::new(created.timestamp_millis() as u64, u128::from(n)),
+        intake,
+        created,
+    )
+}
+
+#[tokio::test]
+async fn appends_form_one_unbroken_chain() {
+    for (store, _, _dir) in stores().await {
+        let backend = store.backend();
+        store
+            .append_audit(&[entry("a", "read"), entry("b", "read")])
+            .await
+            .unwrap();
+        store.append_audit(&[entry("a", "read")]).await.unwrap();
+        let chain = store.audit_chain(0, 100).await.unwrap();
+        assert_eq!(
+            chain.iter().map(|r| r.sequence).collect::<Vec<_>>(),
+            [1, 2, 3],
+            "{backend}"
+        );
+        assert_eq!(chain[0].prev_hash, GENESIS);
+        assert_eq!(chain[1].prev_hash, chain[0].hash);
+        assert_eq!(
+            chain[0].entry,
+            entry("a", "read"),
+            "{backend}: reads back unchanged"
+        );
+        let head = verify_chain(&ChainHead::default(), &chain).unwrap();
+        assert_eq!(head.sequence, 3);
+        // Verified in pieces, the result is the same.
+        let first = verify_chain(&ChainHead::default(), &chain[..1]).unwrap();
+        assert_eq!(verify_chain(&first, &chain[1..]).unwrap(), head);
+
+        let of_a = store.audit_of_cases(&["a".into()], 0, 100).await.unwrap();
+        assert_eq!(of_a.iter().map(|r| r.sequence).collect::<Vec<_>>(), [1, 3]);
+        let after = store.audit_of_cases(&["a".into()], 1, 100).await.unwrap();
+        assert_eq!(after.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_change_records_its_access_in_its_own_transaction() {
+    for (store, _, _dir) in stores().await {
+        let backend = store.backend();
+        let c = case(1);
+        store.create_case(&c, None).await.unwrap();
+        assert!(
+            store.audit_chain(0, 10).await.unwrap().is_empty(),
+            "{backend}: work outside an RPC is not recorded"
+        );
+
+        let change = CaseChange::Visitate(Visitation {
+            on: NaiveDate::from_ymd_opt(2026, 10, 20).unwrap(),
+            category: VisitationCategory::Two,
+            reason: "needs follow-up".into(),
+        });
+        let mut changed = c.clone();
+        let event = NewEvent::case_changed(&c, &change);
+        changed
+            .apply(
+                change,
+                NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+                Utc::now(),
+            )
+            .unwrap();
+        let scope = AuditScope::new(actor());
+        scope
+            .run(async {
+                touch(&c.id.to_string(), Category::Case);
+                // A stale write rolls back, and its audit record with it.
+                let stale = store.update_case(&changed, c.version + 7, &event).await;
+                assert!(matches!(stale, Err(StoreError::Stale)), "{backend}");
+                assert!(
+                    store.audit_chain(0, 10).await.unwrap().is_empty(),
+                    "{backend}"
+                );
+                store
+                    .update_case(&changed, c.version, &event)
+                    .await
+                    .unwrap();
+            })
+            .await;
+        let chain = store.audit_chain(0, 10).await.unwrap();
+        assert_eq!(chain.len(), 1, "{backend}");
+        let e = &chain[0].entry;
+        assert_eq!(e.case_id.as_deref(), Some(c.id.to_string().as_str()));
+        assert_eq!((e.action.as_str(), e.category.as_str()), ("update", "case"));
+        assert_eq!(e.rpc, "kia.v1.CaseService/Visitate");
+    }
+}
+
+#[tokio::test]
+async fn an_edited_or_removed_record_breaks_the_chain() {
+    for (store, url, _dir) in stores().await {
+        let backend = store.backend();
+        let entries: Vec<_> = (0..5).map(|_| entry("a", "read")).collect();
+        store.append_audit(&entries).await.unwrap();
+        let intact = store.audit_chain(0, 100).await.unwrap();
+        assert!(verify_chain(&ChainHead::default(), &intact).is_ok());
+
+        tamper(
+            &url,
+            "UPDATE audit_events SET action = 'update' WHERE sequence = 3",
+        )
+        .await;
+        let edited = store.audit_chain(0, 100).await.unwrap();
+        assert_eq!(
+            verify_chain(&ChainHead::default(), &edited),
+            Err(3),
+            "{backend}: an edited record"
+        );
+
+        tamper(
+            &url,
+            "UPDATE audit_events SET action = 'read' WHERE sequence = 3",
+        )
+        .await;
+        tamper(&url, "DELETE FROM audit_events WHERE sequence = 4").await;
+        let removed = store.audit_chain(0, 100).await.unwrap();
+        assert_eq!(
+            verify_chain(&ChainHead::default(), &removed),
+            Err(4),
+            "{backend}: a removed record"
+        );
+    }
+}
