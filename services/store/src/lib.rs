@@ -4,6 +4,7 @@
 //!
 //! Every change appends its domain event to the event log in the same transaction.
 
+mod alerts;
 mod contracting;
 mod error;
 mod plan;
@@ -19,6 +20,11 @@ use chrono::{DateTime, Utc};
 use kia_domain::case::{Case, CaseId, CaseState, MunicipalityCode};
 use serde::{Deserialize, Serialize};
 
+pub use alerts::{
+    ALERT_PARTITIONS, Acknowledged, AlertChange, AlertChangeKind, AlertFilter, AlertInputs,
+    AlertRecord, AlertState, AlertStore, CaseEvaluation, OpenAlertStats, alert_event,
+    alert_partition,
+};
 pub use contracting::{
     Admission, ContractFilter, ContractingStore, ProviderRecord, ReferralFilter, ReferralRecord,
     Referred,
@@ -174,7 +180,15 @@ pub trait CaseStore: Send + Sync {
 /// event log, leases, migrations.
 #[async_trait]
 pub trait Store:
-    CaseStore + ScreeningStore + PlanStore + ContractingStore + Send + Sync + std::fmt::Debug + 'static
+    CaseStore
+    + ScreeningStore
+    + PlanStore
+    + ContractingStore
+    + AlertStore
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
 {
     /// The backend's name, for logs and metrics: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
