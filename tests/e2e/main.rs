@@ -6,6 +6,7 @@
 
 mod support;
 
+mod alerts;
 mod case_rules;
 mod cases;
 mod contracting;

@@ -1,6 +1,7 @@
 //! `kia`: the daemon (`kia serve`) and, as they arrive, the command line for people.
 
 mod serve;
+mod serve_alerts;
 
 use clap::{Parser, Subcommand};
 

@@ -26,6 +26,8 @@ pub enum ServiceName {
     Plans,
     /// kia.v1.ContractingService.
     Contracting,
+    /// kia.v1.AlertService and the alert engine.
+    Alerts,
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +74,9 @@ pub struct ServeArgs {
     /// Seconds one database statement may run before it is cancelled.
     #[arg(long, env = "KIA_DB_STATEMENT_TIMEOUT", default_value_t = 10)]
     db_statement_timeout: u64,
+
+    #[command(flatten)]
+    alerts: crate::serve_alerts::AlertArgs,
 }
 
 impl ServeArgs {
@@ -146,6 +151,14 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
     if args.hosts(ServiceName::Contracting) {
         names.push(kia_proto::service_names::CONTRACTING_SERVICE);
     }
+    let engine = args
+        .hosts(ServiceName::Alerts)
+        .then(|| args.alerts.engine(&ctx))
+        .transpose()?;
+    if engine.is_some() {
+        names.push(kia_alerts::ALERT_SERVICE);
+    }
+    names.push(kia_alerts::CLOCK_SERVICE);
     let (mut routes, health) = server::standard_routes(&names)?;
     if args.hosts(ServiceName::Cases) {
         routes = routes.add_service(kia_cases::CaseApi::server(ctx.clone()));
@@ -159,6 +172,7 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
     if args.hosts(ServiceName::Contracting) {
         routes = routes.add_service(kia_contracting::ContractingApi::server(ctx.clone()));
     }
+    routes = args.alerts.add_routes(routes, &ctx, engine);
 
     let listener = server::bind(args.listen).await?;
     let metrics_listener = match args.metrics_listen {
