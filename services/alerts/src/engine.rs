@@ -81,15 +81,20 @@ pub fn evaluate_inputs(
         .collect()
 }
 
-/// Loads, evaluates and stores a batch of cases as of `today`. The log position is read first,
-/// so the stored evaluation is at least as new as the position it records.
-pub async fn evaluate_cases(
+/// Loads, evaluates and stores a batch of cases as of the date `today` gives. The log position
+/// is read first and the date after it, so an evaluation stored with a position never used a
+/// clock older than that position's (a `clock.set` event moves both).
+pub async fn evaluate_cases<F>(
     store: &dyn Store,
     cases: &[CaseId],
     params: &AlertParams,
-    today: NaiveDate,
-) -> StoreResult<Vec<AlertChange>> {
+    today: impl FnOnce() -> F,
+) -> StoreResult<Vec<AlertChange>>
+where
+    F: std::future::Future<Output = StoreResult<NaiveDate>>,
+{
     let position = store.last_event_position().await?;
+    let today = today().await?;
     let inputs = store.alert_inputs(cases).await?;
     let evaluations = evaluate_inputs(&inputs, params, today, position);
     store.reconcile_alerts(&evaluations, Utc::now()).await
@@ -156,16 +161,14 @@ impl Engine {
     }
 
     async fn evaluate(&self, cases: &[CaseId]) -> StoreResult<Vec<AlertChange>> {
-        if self.refresh_clock().await? {
-            self.sweep_all_soon();
-        }
-        let changes = evaluate_cases(
-            self.ctx.store.as_ref(),
-            cases,
-            &self.options.params,
-            self.ctx.clock.today(),
-        )
-        .await?;
+        let today = || async {
+            if self.refresh_clock().await? {
+                self.sweep_all_soon();
+            }
+            Ok(self.ctx.clock.today())
+        };
+        let changes =
+            evaluate_cases(self.ctx.store.as_ref(), cases, &self.options.params, today).await?;
         for c in &changes {
             match c.kind {
                 AlertChangeKind::Raised => {
@@ -287,7 +290,13 @@ impl Engine {
                 () = self.full_sweep.notified() => true,
             };
             if let Err(err) = self.sweep(everything).await {
-                tracing::warn!(error = %err, "alert sweep failed");
+                tracing::warn!(error = %err, "alert sweep failed; retrying");
+                // A full sweep that failed (e.g. the database was busy) must not be lost until
+                // the next tick.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if everything {
+                    self.sweep_all_soon();
+                }
             }
             self.refresh_gauges().await;
         }
