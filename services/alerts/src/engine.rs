@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use kia_domain::alerts::{AlertInput, AlertParams, ContractedReferral, evaluate};
 use kia_domain::case::CaseId;
 use kia_runtime::Context;
@@ -81,23 +81,24 @@ pub fn evaluate_inputs(
         .collect()
 }
 
-/// Loads, evaluates and stores a batch of cases as of the date `today` gives. The log position
-/// is read first and the date after it, so an evaluation stored with a position never used a
-/// clock older than that position's (a `clock.set` event moves both).
+/// Loads, evaluates and stores a batch of cases as of the instant `now` gives (its Danish date
+/// for the rules). The log position is read first and the clock after it, so an evaluation
+/// stored with a position never used a clock older than that position's (`clock.set` is an
+/// event).
 pub async fn evaluate_cases<F>(
     store: &dyn Store,
     cases: &[CaseId],
     params: &AlertParams,
-    today: impl FnOnce() -> F,
+    now: impl FnOnce() -> F,
 ) -> StoreResult<Vec<AlertChange>>
 where
-    F: std::future::Future<Output = StoreResult<NaiveDate>>,
+    F: std::future::Future<Output = StoreResult<DateTime<Utc>>>,
 {
     let position = store.last_event_position().await?;
-    let today = today().await?;
+    let now = now().await?;
     let inputs = store.alert_inputs(cases).await?;
-    let evaluations = evaluate_inputs(&inputs, params, today, position);
-    store.reconcile_alerts(&evaluations, Utc::now()).await
+    let evaluations = evaluate_inputs(&inputs, params, danish_date(now), position);
+    store.reconcile_alerts(&evaluations, now).await
 }
 
 /// The running engine of one process.
@@ -161,14 +162,14 @@ impl Engine {
     }
 
     async fn evaluate(&self, cases: &[CaseId]) -> StoreResult<Vec<AlertChange>> {
-        let today = || async {
+        let now = || async {
             if self.refresh_clock().await? {
                 self.sweep_all_soon();
             }
-            Ok(self.ctx.clock.today())
+            Ok(self.ctx.clock.now())
         };
         let changes =
-            evaluate_cases(self.ctx.store.as_ref(), cases, &self.options.params, today).await?;
+            evaluate_cases(self.ctx.store.as_ref(), cases, &self.options.params, now).await?;
         for c in &changes {
             match c.kind {
                 AlertChangeKind::Raised => {
@@ -192,7 +193,7 @@ impl Engine {
     /// Refreshes the open-alert gauges from the store.
     pub async fn refresh_gauges(&self) {
         match self.ctx.store.open_alert_stats().await {
-            Ok(stats) => self.metrics.set_open(stats, Utc::now()),
+            Ok(stats) => self.metrics.set_open(stats, self.ctx.clock.now()),
             Err(err) => tracing::warn!(error = %err, "counting open alerts failed"),
         }
     }

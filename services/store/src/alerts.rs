@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use kia_domain::alerts::{AlertCondition, AlertRule, Recipient, Severity};
 use kia_domain::case::{Case, CaseId, MunicipalityCode};
 use kia_domain::contracting::{Contract, Referral};
@@ -301,6 +301,8 @@ fn plan_changes(
     existing: Vec<AlertRecord>,
     now: DateTime<Utc>,
 ) -> Vec<AlertChange> {
+    // What both databases keep, so a stored instant reads back equal.
+    let now = now.trunc_subsecs(6);
     let mut existing: BTreeMap<(AlertRule, String), AlertRecord> = existing
         .into_iter()
         .map(|a| ((a.rule, a.subject.clone()), a))
@@ -359,6 +361,7 @@ fn acknowledgement(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<AlertChange, Acknowledged> {
+    let now = now.trunc_subsecs(6);
     match a.state {
         AlertState::Resolved => return Err(Acknowledged::Resolved(a)),
         AlertState::Acknowledged => return Err(Acknowledged::Already(a)),
