@@ -101,6 +101,32 @@ where
     store.reconcile_alerts(&evaluations, now).await
 }
 
+/// Pages (by keyset, [`BATCH`] at a time) through the cases of a sweep partition whose next
+/// check is due by `through`, handing each page to `f`; returns how many there were. Memory
+/// stays at one page whatever the number of cases.
+pub async fn for_each_due_page<F, Fut>(
+    store: &dyn Store,
+    partition: u32,
+    through: NaiveDate,
+    mut f: F,
+) -> StoreResult<usize>
+where
+    F: FnMut(Vec<CaseId>) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<()>>,
+{
+    let mut after = None;
+    let mut seen = 0;
+    loop {
+        let due = store.due_cases(partition, through, after, BATCH).await?;
+        let Some(last) = due.last() else {
+            return Ok(seen);
+        };
+        after = Some(*last);
+        seen += due.len();
+        f(due.into_iter().map(|(_, c)| c).collect()).await?;
+    }
+}
+
 /// The running engine of one process.
 #[derive(Debug)]
 pub struct Engine {
@@ -335,22 +361,13 @@ impl Engine {
     }
 
     async fn sweep_partition(&self, partition: u32, through: NaiveDate) -> StoreResult<usize> {
-        let mut after = None;
-        let mut evaluated = 0;
-        loop {
-            let due = self
-                .ctx
-                .store
-                .due_cases(partition, through, after, BATCH)
-                .await?;
-            let Some(last) = due.last() else {
-                return Ok(evaluated);
-            };
-            after = Some(*last);
-            let cases: Vec<CaseId> = due.iter().map(|(_, c)| *c).collect();
-            self.evaluate(&cases).await?;
-            evaluated += cases.len();
-        }
+        for_each_due_page(
+            self.ctx.store.as_ref(),
+            partition,
+            through,
+            |cases| async move { self.evaluate(&cases).await.map(drop) },
+        )
+        .await
     }
 
     /// Follows the clock other replicas set: on each event-log change, reads the stored setting

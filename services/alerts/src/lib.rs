@@ -5,6 +5,7 @@
 //! on every event and by a periodic sweep; the services are thin.
 
 mod access;
+pub mod bench;
 mod convert;
 pub mod engine;
 mod metrics;

@@ -1,5 +1,6 @@
 //! `kia`: the daemon (`kia serve`) and, as they arrive, the command line for people.
 
+mod bench_sweep;
 mod serve;
 mod serve_alerts;
 
@@ -22,12 +23,22 @@ enum Command {
     /// With no flags, every service runs in one process on an embedded SQLite database in
     /// ./kia-data. Example: `kia serve --listen 0.0.0.0:50051 --metrics-listen 0.0.0.0:9464`.
     Serve(serve::ServeArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// The alert sweep over N generated open cases, next to a plain read of the same rows.
+    Sweep(bench_sweep::SweepArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Bench(BenchCommand::Sweep(args)) => bench_sweep::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
