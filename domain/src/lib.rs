@@ -3,6 +3,7 @@
 //! No I/O, no async, no clock reads: everything is evaluated as of an instant passed in, so
 //! a week-8 deadline is testable without waiting eight weeks.
 
+pub mod alerts;
 pub mod case;
 pub mod contracting;
 pub mod error;

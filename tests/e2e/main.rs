@@ -9,6 +9,7 @@ mod support;
 mod audit;
 mod authn;
 mod authz_matrix;
+mod alerts;
 mod case_rules;
 mod cases;
 mod citizen;

@@ -6,7 +6,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use kia_proto::v1::audit_service_client::AuditServiceClient;
+use kia_proto::v1::alert_service_client::AlertServiceClient;
 use kia_proto::v1::case_service_client::CaseServiceClient;
+use kia_proto::v1::clock_service_client::ClockServiceClient;
 use kia_proto::v1::contracting_service_client::ContractingServiceClient;
 use kia_proto::v1::plan_service_client::PlanServiceClient;
 use kia_proto::v1::screening_service_client::ScreeningServiceClient;
@@ -192,42 +194,47 @@ pub struct Daemon {
     child: Child,
     pub dir: tempfile::TempDir,
     backend: Backend,
+    /// Extra `kia serve` arguments, kept for `restart`.
+    args: Vec<String>,
     pub channel: Channel,
     pub metrics_addr: String,
 }
 
 impl Daemon {
     pub async fn start(backend: Backend) -> Self {
-        Self::start_in(tempfile::tempdir().unwrap(), backend).await
+        Self::start_with(backend, &[]).await
+    }
+
+    /// Starts a daemon with extra `kia serve` arguments, e.g. `&["--settable-clock"]`.
+    pub async fn start_with(backend: Backend, args: &[&str]) -> Self {
+        let args = args.iter().map(|a| (*a).to_owned()).collect();
+        Self::start_in(tempfile::tempdir().unwrap(), backend, args).await
     }
 
     /// Starts a daemon without waiting for it to serve.
     pub async fn spawn(backend: Backend) -> Self {
-        Self::spawn_in(tempfile::tempdir().unwrap(), backend).await
+        Self::spawn_in(tempfile::tempdir().unwrap(), backend, Vec::new()).await
     }
 
-    /// Starts a daemon with extra `kia serve` arguments (a restart drops them).
-    pub async fn start_with(backend: Backend, args: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        seed_keys(dir.path());
-        let daemon = Self::launch(dir, backend, args).await;
+
+    async fn start_in(dir: tempfile::TempDir, backend: Backend, args: Vec<String>) -> Self {
+        let daemon = Self::spawn_in(dir, backend, args).await;
         daemon.wait_serving("").await;
         daemon
     }
 
-    async fn start_in(dir: tempfile::TempDir, backend: Backend) -> Self {
-        let daemon = Self::spawn_in(dir, backend).await;
-        daemon.wait_serving("").await;
-        daemon
-    }
-
-    async fn spawn_in(dir: tempfile::TempDir, backend: Backend) -> Self {
+    async fn spawn_in(dir: tempfile::TempDir, backend: Backend, args: Vec<String>) -> Self {
         seed_keys(dir.path());
-        Self::launch(dir, backend, &[]).await
+        Self::launch_owned(dir, backend, args).await
     }
 
     /// Runs `kia serve` on a data directory as it is (no keys seeded).
     pub async fn launch(dir: tempfile::TempDir, backend: Backend, args: &[&str]) -> Self {
+        let args = args.iter().map(|a| (*a).to_owned()).collect();
+        Self::launch_owned(dir, backend, args).await
+    }
+
+    async fn launch_owned(dir: tempfile::TempDir, backend: Backend, args: Vec<String>) -> Self {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -251,7 +258,7 @@ impl Daemon {
         if let Backend::Postgres(url) = &backend {
             cmd.args(["--database-url", url]);
         }
-        cmd.args(args)
+        cmd.args(&args)
             .env_remove("KIA_INSECURE_DEV_IDENTITIES")
             .env_remove("KIA_JWKS");
         let mut child = cmd.spawn().unwrap();
@@ -277,6 +284,7 @@ impl Daemon {
             child,
             dir,
             backend,
+            args,
             channel,
             metrics_addr,
         }
@@ -310,8 +318,10 @@ impl Daemon {
         assert!(status.success());
         let exit = self.child.wait().await.unwrap();
         assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
-        let Daemon { dir, backend, .. } = self;
-        Self::start_in(dir, backend).await
+        let Daemon {
+            dir, backend, args, ..
+        } = self;
+        Self::start_in(dir, backend, args).await
     }
 
     pub fn cases(&self, caller: Caller) -> CaseServiceClient<InterceptedService<Channel, Caller>> {
@@ -338,6 +348,17 @@ impl Daemon {
         caller: Caller,
     ) -> ContractingServiceClient<InterceptedService<Channel, Caller>> {
         ContractingServiceClient::with_interceptor(self.channel.clone(), caller)
+    }
+
+    pub fn alerts(
+        &self,
+        caller: Caller,
+    ) -> AlertServiceClient<InterceptedService<Channel, Caller>> {
+        AlertServiceClient::with_interceptor(self.channel.clone(), caller)
+    }
+
+    pub fn clock(&self, caller: Caller) -> ClockServiceClient<InterceptedService<Channel, Caller>> {
+        ClockServiceClient::with_interceptor(self.channel.clone(), caller)
     }
 
     /// Everything the daemon logged so far.

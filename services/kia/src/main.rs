@@ -1,7 +1,9 @@
 //! `kia`: the daemon (`kia serve`) and, as they arrive, the command line for people.
 
+mod bench_sweep;
 mod serve;
 mod token;
+mod serve_alerts;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +27,15 @@ enum Command {
     /// Signed caller tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// The alert sweep over N generated open cases, next to a plain read of the same rows.
+    Sweep(bench_sweep::SweepArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -32,6 +43,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Token(command) => token::run(command),
+        Command::Bench(BenchCommand::Sweep(args)) => bench_sweep::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -30,6 +30,8 @@ pub enum ServiceName {
     Contracting,
     /// kia.v1.AuditService.
     Audit,
+    /// kia.v1.AlertService and the alert engine.
+    Alerts,
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +86,9 @@ pub struct ServeArgs {
     /// one database must share it. Default: keys/citizen-keys.json in the data directory.
     #[arg(long, env = "KIA_CITIZEN_KEYS")]
     citizen_keys: Option<PathBuf>,
+
+    #[command(flatten)]
+    alerts: crate::serve_alerts::AlertArgs,
 }
 
 /// How callers authenticate.
@@ -214,6 +219,14 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
     if args.hosts(ServiceName::Audit) {
         names.push(kia_proto::service_names::AUDIT_SERVICE);
     }
+    let engine = args
+        .hosts(ServiceName::Alerts)
+        .then(|| args.alerts.engine(&ctx))
+        .transpose()?;
+    if engine.is_some() {
+        names.push(kia_alerts::ALERT_SERVICE);
+    }
+    names.push(kia_alerts::CLOCK_SERVICE);
     let (mut routes, health) = server::standard_routes(&names)?;
     if args.hosts(ServiceName::Cases) {
         routes = routes.add_service(kia_cases::CaseApi::server(ctx.clone()));
@@ -230,6 +243,7 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
     if args.hosts(ServiceName::Audit) {
         routes = routes.add_service(kia_audit::AuditApi::server(ctx.clone()));
     }
+    routes = args.alerts.add_routes(routes, &ctx, engine);
 
     let listener = server::bind(args.listen).await?;
     let metrics_listener = match args.metrics_listen {

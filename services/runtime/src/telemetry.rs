@@ -26,6 +26,18 @@ pub mod metric_names {
     pub const RPC_SERVER_DURATION: &str = "rpc.server.call.duration";
     /// Gauge: open sickness-benefit cases, by `municipality`.
     pub const OPEN_CASES: &str = "kia.cases.open";
+    /// Counter: alerts raised, by `rule` (`AL-nn`).
+    pub const ALERTS_RAISED: &str = "kia.alerts.raised";
+    /// Counter: alerts resolved (their cause went away), by `rule`.
+    pub const ALERTS_RESOLVED: &str = "kia.alerts.resolved";
+    /// Gauge: unresolved alerts, by `rule` and `severity`.
+    pub const ALERTS_OPEN: &str = "kia.alerts.open";
+    /// Gauge, seconds: age of the oldest unresolved alert.
+    pub const ALERTS_OLDEST_OPEN_AGE: &str = "kia.alerts.oldest_open_age";
+    /// Histogram, seconds: from an event's commit to the evaluation of its case.
+    pub const ALERT_EVALUATION_LAG: &str = "kia.alert.evaluation_lag";
+    /// Histogram, seconds: duration of one alert sweep of this replica.
+    pub const ALERT_SWEEP_DURATION: &str = "kia.alert.sweep.duration";
 }
 
 /// How log lines look.
@@ -54,6 +66,7 @@ impl std::fmt::Debug for Telemetry {
 /// The instruments services record into.
 #[derive(Clone)]
 pub struct Metrics {
+    meter: opentelemetry::metrics::Meter,
     rpc_duration: Histogram<f64>,
     open_cases: Arc<RwLock<Vec<(String, i64)>>>,
 }
@@ -65,6 +78,11 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
+    /// The meter services build their own instruments from (names in [`metric_names`]).
+    pub fn meter(&self) -> &opentelemetry::metrics::Meter {
+        &self.meter
+    }
+
     pub fn record_rpc(&self, service: &str, method: &str, code: tonic::Code, elapsed: Duration) {
         self.rpc_duration.record(
             elapsed.as_secs_f64(),
@@ -205,6 +223,7 @@ impl Telemetry {
             meter_provider,
             registry,
             metrics: Metrics {
+                meter,
                 rpc_duration,
                 open_cases,
             },

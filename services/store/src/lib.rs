@@ -5,6 +5,7 @@
 //! Every change appends its domain event to the event log in the same transaction.
 
 pub mod audit;
+mod alerts;
 mod contracting;
 mod error;
 mod plan;
@@ -21,6 +22,11 @@ use kia_domain::case::{Case, CaseId, CaseState, MunicipalityCode};
 use serde::{Deserialize, Serialize};
 
 pub use audit::AuditStore;
+pub use alerts::{
+    ALERT_PARTITIONS, Acknowledged, AlertChange, AlertChangeKind, AlertFilter, AlertInputs,
+    AlertRecord, AlertState, AlertStore, CaseEvaluation, OpenAlertStats, alert_event,
+    alert_partition,
+};
 pub use contracting::{
     Admission, ContractFilter, ContractingStore, ProviderRecord, ReferralFilter, ReferralRecord,
     Referred,
@@ -216,6 +222,7 @@ pub trait Store:
     + PlanStore
     + ContractingStore
     + AuditStore
+    + AlertStore
     + Send
     + Sync
     + std::fmt::Debug

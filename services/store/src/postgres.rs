@@ -39,7 +39,7 @@ impl PostgresStore {
     }
 }
 
-fn case_row(row: &PgRow) -> StoreResult<Case> {
+pub(crate) fn case_row(row: &PgRow) -> StoreResult<Case> {
     let id: uuid::Uuid = row.try_get("id")?;
     CaseRow {
         id: id.to_string(),

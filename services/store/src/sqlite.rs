@@ -57,7 +57,7 @@ fn facts_json(case: &Case) -> StoreResult<String> {
     serde_json::to_string(&case.facts).map_err(StoreError::corrupt)
 }
 
-fn case_row(row: &SqliteRow) -> StoreResult<Case> {
+pub(crate) fn case_row(row: &SqliteRow) -> StoreResult<Case> {
     CaseRow {
         id: row.try_get("id")?,
         municipality: row.try_get("municipality")?,

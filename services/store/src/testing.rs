@@ -33,3 +33,136 @@ pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, sqlx::Er
     let (base, _) = admin_url.rsplit_once('/').unwrap_or((admin_url, ""));
     Ok(format!("{base}/{name}"))
 }
+
+/// Bulk-loads `n` open cases (employed, municipality 630) with the same facts and plan (JSON of
+/// `kia_domain` types; `"@CASE@"` in the plan stands for each case's id), each due for alert
+/// evaluation on its first sick day — for benchmarks, in one statement per table, far faster
+/// than creating cases one by one. Ids are UUIDv7-shaped: `01000000-0000-7000-8000-<n in hex>`.
+pub async fn seed_open_cases(
+    url: &str,
+    n: u64,
+    first_sick_day: chrono::NaiveDate,
+    facts_json: &str,
+    plan_json: &str,
+) -> Result<(), sqlx::Error> {
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    let now = "2026-11-30T08:00:00.000000Z";
+    if url.starts_with("sqlite:") {
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
+        use std::str::FromStr;
+        let options = SqliteConnectOptions::from_str(url)?.synchronous(SqliteSynchronous::Off);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+        let mut tx = conn.begin().await?;
+        let seq =
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)";
+        let id = "printf('01000000-0000-7000-8000-%012x', n)";
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{seq} INSERT INTO cases (id, municipality, first_sick_day, employment_status,
+                employer_reference, citizen_reference, state, category, facts, created_at,
+                updated_at, version)
+             SELECT {id}, '630', ?2, 'employed', 'CVR-11111111', 'bench-' || n, 'open', NULL,
+                ?3, ?4, ?4, 1 FROM seq"
+        )))
+        .bind(n)
+        .bind(first_sick_day)
+        .bind(facts_json)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{seq} INSERT INTO plans (case_id, municipality, kind, stage, document, created_at,
+                updated_at, version)
+             SELECT {id}, '630', 'kia_return_plan', 'final',
+                replace(?2, '@CASE@', {id}), ?3, ?3, 1 FROM seq"
+        )))
+        .bind(n)
+        .bind(plan_json)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{seq} INSERT INTO alert_schedule (case_id, partition, next_check_on, evaluated_position)
+             SELECT {id}, n % 16, ?2, 0 FROM seq"
+        )))
+        .bind(n)
+        .bind(first_sick_day)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        let id = "('01000000-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))";
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO cases (id, municipality, first_sick_day, employment_status,
+                employer_reference, citizen_reference, state, category, facts, created_at,
+                updated_at, version)
+             SELECT {id}::uuid, '630', $2, 'employed', 'CVR-11111111', 'bench-' || n, 'open',
+                NULL, $3::jsonb, $4::timestamptz, $4::timestamptz, 1
+             FROM generate_series(1, $1) AS n"
+        )))
+        .bind(n)
+        .bind(first_sick_day)
+        .bind(facts_json)
+        .bind(now)
+        .execute(&mut conn)
+        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO plans (case_id, municipality, kind, stage, document, created_at,
+                updated_at, version)
+             SELECT {id}::uuid, '630', 'kia_return_plan', 'final',
+                replace($2, '@CASE@', {id})::jsonb, $3::timestamptz, $3::timestamptz, 1
+             FROM generate_series(1, $1) AS n"
+        )))
+        .bind(n)
+        .bind(plan_json)
+        .bind(now)
+        .execute(&mut conn)
+        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO alert_schedule (case_id, partition, next_check_on, evaluated_position)
+             SELECT {id}::uuid, (n % 16)::int, $2, 0 FROM generate_series(1, $1) AS n"
+        )))
+        .bind(n)
+        .bind(first_sick_day)
+        .execute(&mut conn)
+        .await?;
+        sqlx::query("ANALYZE").execute(&mut conn).await?;
+    }
+    Ok(())
+}
+
+/// Reads every case's facts and plan document as stored, row by row without decoding them:
+/// the plain full-table read a sweep is compared with. Returns the rows and bytes read.
+pub async fn read_cases_and_plans(url: &str) -> Result<(u64, u64), sqlx::Error> {
+    use sqlx::Row;
+    use tokio_stream::StreamExt;
+    let (mut rows, mut bytes) = (0u64, 0u64);
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await?;
+        let mut stream = sqlx::query(
+            "SELECT c.id AS id, c.facts AS facts, p.document AS plan
+             FROM cases c LEFT JOIN plans p ON p.case_id = c.id",
+        )
+        .fetch(&mut conn);
+        while let Some(row) = stream.try_next().await? {
+            let (id, facts, plan): (String, String, Option<String>) =
+                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            bytes += (id.len() + facts.len() + plan.map_or(0, |p| p.len())) as u64;
+            rows += 1;
+        }
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        let mut stream = sqlx::query(
+            "SELECT c.id::text AS id, c.facts::text AS facts, p.document::text AS plan
+             FROM cases c LEFT JOIN plans p ON p.case_id = c.id",
+        )
+        .fetch(&mut conn);
+        while let Some(row) = stream.try_next().await? {
+            let (id, facts, plan): (String, String, Option<String>) =
+                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            bytes += (id.len() + facts.len() + plan.map_or(0, |p| p.len())) as u64;
+            rows += 1;
+        }
+    }
+    Ok((rows, bytes))
+}

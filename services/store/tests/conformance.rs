@@ -1113,3 +1113,230 @@ mod contracting {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Alerts
+
+mod alerts {
+    use super::*;
+    use kia_domain::alerts::{AlertCondition, AlertRule, Recipient, Severity, Subject};
+    use kia_store::{
+        Acknowledged, AlertChangeKind, AlertFilter, AlertState, CaseEvaluation, alert_partition,
+    };
+
+    fn al04(case: CaseId, severity: Severity, days: i64) -> AlertCondition {
+        AlertCondition {
+            rule: AlertRule::Al04,
+            severity,
+            subject: Subject::Case { case },
+            recipient: Recipient {
+                organisation: None,
+                role: "caseworker".into(),
+            },
+            cause: format!("the first follow-up is {days} days overdue"),
+            data: serde_json::json!({ "days_overdue": days }),
+            due_on: NaiveDate::from_ymd_opt(2026, 11, 25),
+        }
+    }
+
+    fn evaluation(c: &Case, conditions: Vec<AlertCondition>, position: i64) -> CaseEvaluation {
+        CaseEvaluation {
+            case: c.id,
+            municipality: c.intake.municipality.clone(),
+            conditions,
+            next_check: NaiveDate::from_ymd_opt(2026, 12, 1),
+            position,
+        }
+    }
+
+    fn of_case(c: &Case) -> AlertFilter {
+        AlertFilter {
+            case: Some(c.id),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn two_concurrent_raisers_of_one_alert_create_one() {
+        for (store, _dir) in stores().await {
+            let c = case(1, "630");
+            store.create_case(&c, None).await.unwrap();
+            let e = evaluation(&c, vec![al04(c.id, Severity::High, 1)], 1);
+            let (a, b) = tokio::join!(
+                store.reconcile_alerts(std::slice::from_ref(&e), Utc::now()),
+                store.reconcile_alerts(std::slice::from_ref(&e), Utc::now()),
+            );
+            let changes = a.unwrap().len() + b.unwrap().len();
+            assert_eq!(changes, 1, "{}: one raise in all", store.backend());
+            let alerts = store.list_alerts(&of_case(&c), None, 10).await.unwrap();
+            assert_eq!(alerts.len(), 1, "{}", store.backend());
+            let raised = store
+                .events_after(0, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.event_type == "alerts.raised")
+                .count();
+            assert_eq!(raised, 1, "{}", store.backend());
+        }
+    }
+
+    #[tokio::test]
+    async fn re_evaluation_updates_the_alert_and_resolves_it_when_the_cause_goes() {
+        for (store, _dir) in stores().await {
+            let c = case(1, "630");
+            store.create_case(&c, None).await.unwrap();
+            let run = |conditions: Vec<AlertCondition>, position: i64| {
+                let e = evaluation(&c, conditions, position);
+                let store = store.clone();
+                async move { store.reconcile_alerts(&[e], Utc::now()).await.unwrap() }
+            };
+            let raised = run(vec![al04(c.id, Severity::Warning, 0)], 1).await;
+            assert_eq!(raised.len(), 1);
+            assert_eq!(raised[0].kind, AlertChangeKind::Raised);
+            let id = raised[0].alert.id;
+            assert!(
+                run(vec![al04(c.id, Severity::Warning, 0)], 2)
+                    .await
+                    .is_empty()
+            );
+            let updated = run(vec![al04(c.id, Severity::High, 1)], 3).await;
+            assert_eq!(updated[0].kind, AlertChangeKind::Updated);
+            assert_eq!((updated[0].alert.id, updated[0].alert.version), (id, 2));
+            assert_eq!(updated[0].alert.severity, Severity::High);
+            // An evaluation that saw an older log position does not undo a newer one.
+            assert!(run(vec![], 2).await.is_empty());
+            let resolved = run(vec![], 4).await;
+            assert_eq!(resolved[0].kind, AlertChangeKind::Resolved);
+            assert_eq!(resolved[0].alert.state, AlertState::Resolved);
+            // Raised again later: a new alert; the resolved one stays as it was.
+            let again = run(vec![al04(c.id, Severity::High, 9)], 5).await;
+            assert_ne!(again[0].alert.id, id);
+            let all = store.list_alerts(&of_case(&c), None, 10).await.unwrap();
+            assert_eq!(all.len(), 2, "{}", store.backend());
+            let stored = store.get_alert(id).await.unwrap().unwrap();
+            assert_eq!(stored, resolved[0].alert, "{}", store.backend());
+            let types: Vec<String> = store
+                .events_after(0, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.stream_type == "alert")
+                .map(|e| e.event_type)
+                .collect();
+            assert_eq!(
+                types,
+                [
+                    "alerts.raised",
+                    "alerts.updated",
+                    "alerts.resolved",
+                    "alerts.raised"
+                ]
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn acknowledging_keeps_who_and_when_once_and_never_a_resolved_alert() {
+        for (store, _dir) in stores().await {
+            let c = case(1, "630");
+            store.create_case(&c, None).await.unwrap();
+            let e = evaluation(&c, vec![al04(c.id, Severity::High, 1)], 1);
+            let id = store.reconcile_alerts(&[e], Utc::now()).await.unwrap()[0]
+                .alert
+                .id;
+            let at = Utc.with_ymd_and_hms(2026, 11, 27, 9, 30, 0).unwrap();
+            let Some(Acknowledged::Done(a)) = store
+                .acknowledge_alert(id, "jc-630/caseworker", at)
+                .await
+                .unwrap()
+            else {
+                panic!("{}", store.backend())
+            };
+            assert_eq!(a.state, AlertState::Acknowledged);
+            assert_eq!(a.acknowledged_by.as_deref(), Some("jc-630/caseworker"));
+            assert_eq!(a.acknowledged_at, Some(at));
+            assert!(matches!(
+                store.acknowledge_alert(id, "x", at).await.unwrap(),
+                Some(Acknowledged::Already(_))
+            ));
+            // Re-evaluation keeps it acknowledged.
+            let e = evaluation(&c, vec![al04(c.id, Severity::High, 2)], 2);
+            let updated = store.reconcile_alerts(&[e], Utc::now()).await.unwrap();
+            assert_eq!(updated[0].alert.state, AlertState::Acknowledged);
+            store
+                .reconcile_alerts(&[evaluation(&c, vec![], 3)], Utc::now())
+                .await
+                .unwrap();
+            assert!(matches!(
+                store.acknowledge_alert(id, "x", at).await.unwrap(),
+                Some(Acknowledged::Resolved(_))
+            ));
+            let missing = CaseId::new(1, 99).as_uuid();
+            assert_eq!(
+                store.acknowledge_alert(missing, "x", at).await.unwrap(),
+                None
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn due_cases_page_by_next_check_within_a_partition() {
+        for (store, _dir) in stores().await {
+            let mut cases: Vec<Case> = (1..=40).map(|n| case(n, "630")).collect();
+            for c in &cases {
+                store.create_case(c, None).await.unwrap();
+            }
+            let evaluations: Vec<CaseEvaluation> = cases
+                .iter()
+                .enumerate()
+                .map(|(i, c)| CaseEvaluation {
+                    next_check: NaiveDate::from_ymd_opt(2026, 12, 1 + (i % 3) as u32),
+                    ..evaluation(c, vec![], 1)
+                })
+                .collect();
+            store
+                .reconcile_alerts(&evaluations, Utc::now())
+                .await
+                .unwrap();
+            let today = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+            cases.retain(|c| {
+                let i = evaluations.iter().position(|e| e.case == c.id).unwrap();
+                i % 3 != 2
+            });
+            let mut seen = Vec::new();
+            for partition in 0..kia_store::ALERT_PARTITIONS {
+                let mut after = None;
+                loop {
+                    let page = store.due_cases(partition, today, after, 2).await.unwrap();
+                    let Some(last) = page.last() else { break };
+                    after = Some(*last);
+                    for (on, id) in page {
+                        assert!(on <= today);
+                        assert_eq!(alert_partition(id), partition);
+                        seen.push(id);
+                    }
+                }
+            }
+            seen.sort();
+            let mut expected: Vec<CaseId> = cases.iter().map(|c| c.id).collect();
+            expected.sort();
+            assert_eq!(seen, expected, "{}", store.backend());
+        }
+    }
+
+    #[tokio::test]
+    async fn the_clock_setting_is_shared_and_logged() {
+        for (store, _dir) in stores().await {
+            assert_eq!(store.clock_offset_ms().await.unwrap(), 0);
+            store
+                .set_clock_offset_ms(-86_400_000, "ops/operator", Utc::now())
+                .await
+                .unwrap();
+            assert_eq!(store.clock_offset_ms().await.unwrap(), -86_400_000);
+            let last = store.events_after(0, 10).await.unwrap().pop().unwrap();
+            assert_eq!(last.event_type, "clock.set");
+            assert_eq!(last.payload["offset_ms"], -86_400_000);
+        }
+    }
+}

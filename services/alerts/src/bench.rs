@@ -1,0 +1,248 @@
+//! The sweep benchmark behind `kia bench sweep`: N open cases with plans of ten activities, a
+//! plain full-table read of the same rows, a sweep that evaluates every case (all due), and a
+//! sweep the day after with nothing due — all in one run on one database.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use kia_domain::alerts::AlertParams;
+use kia_domain::case::{CaseId, EmploymentStatus, ExternalReference};
+use kia_domain::facts::{CaseFacts, Category, ContactMode, FollowUp, Visitation, WeeklyHours};
+use kia_domain::plan::{
+    Activity, ActivityId, ActivityKind, EmploymentActivity, EmploymentKind, Goal, GoalId, GoalKind,
+    HealthKind, Plan, PlanKind, PlanStage, Roles,
+};
+use kia_store::{ALERT_PARTITIONS, Store, StoreOptions};
+
+use crate::engine::{evaluate_cases, for_each_due_page};
+
+/// What one run measured.
+#[derive(Debug, Clone)]
+pub struct SweepReport {
+    pub cases: u64,
+    pub seed: Duration,
+    /// The plain read: every case's facts and plan document, not decoded.
+    pub plain_read: Duration,
+    pub plain_rows: u64,
+    pub plain_bytes: u64,
+    /// Every case due: load, decode, evaluate, store.
+    pub full_sweep: Duration,
+    pub evaluated: usize,
+    pub alert_changes: usize,
+    /// The next day, with nothing due: the sweep reads the schedule index only.
+    pub idle_sweep: Duration,
+    pub idle_evaluated: usize,
+}
+
+impl SweepReport {
+    pub fn per_second(n: u64, d: Duration) -> f64 {
+        n as f64 / d.as_secs_f64().max(1e-9)
+    }
+}
+
+impl std::fmt::Display for SweepReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rate = |n: u64, d: Duration| Self::per_second(n, d);
+        writeln!(f, "cases: {}  (seeded in {:.1?})", self.cases, self.seed)?;
+        writeln!(
+            f,
+            "plain read:  {} rows, {:.1} MB in {:.2?} = {:.0} rows/s",
+            self.plain_rows,
+            self.plain_bytes as f64 / 1e6,
+            self.plain_read,
+            rate(self.plain_rows, self.plain_read)
+        )?;
+        writeln!(
+            f,
+            "full sweep:  {} cases evaluated, {} alert changes in {:.2?} = {:.0} cases/s",
+            self.evaluated,
+            self.alert_changes,
+            self.full_sweep,
+            rate(self.evaluated as u64, self.full_sweep)
+        )?;
+        write!(
+            f,
+            "idle sweep:  {} cases due, {:.2?} for {} cases",
+            self.idle_evaluated, self.idle_sweep, self.cases
+        )
+    }
+}
+
+fn reference(raw: &str) -> anyhow::Result<ExternalReference> {
+    ExternalReference::parse(raw).map_err(|e| anyhow::anyhow!("{raw}: {e}"))
+}
+
+/// The facts every benchmark case has: employed, category 2, first follow-up held on D50.
+fn facts(d0: NaiveDate) -> CaseFacts {
+    let mut f = CaseFacts::new(d0, EmploymentStatus::Employed);
+    f.visitations.push(Visitation {
+        on: d0 + chrono::Duration::days(45),
+        category: Category::Two,
+        reason: "risk".into(),
+    });
+    f.follow_ups.push(FollowUp {
+        held_on: d0 + chrono::Duration::days(50),
+        mode: ContactMode::InPerson,
+        outcome: "plan agreed".into(),
+        next_agreed_on: None,
+    });
+    f
+}
+
+/// A plan of ten activities in a chain (health, then employment), one of them booked three
+/// weeks late, with a full-return goal: a plan that slips (AL-09) and has work to do every day.
+fn plan(d0: NaiveDate) -> anyhow::Result<Plan> {
+    let day = |n: i64| d0 + chrono::Duration::days(n);
+    let kinds = [
+        ActivityKind::Health(HealthKind::DiagnosticTest {
+            ordered_by_gp: false,
+        }),
+        ActivityKind::Health(HealthKind::Specialist),
+        ActivityKind::Health(HealthKind::Physiotherapy),
+        ActivityKind::Health(HealthKind::Psychologist),
+        ActivityKind::Health(HealthKind::Treatment),
+        ActivityKind::Health(HealthKind::Rehabilitation),
+        ActivityKind::Employment(EmploymentActivity::new(
+            EmploymentKind::GuidanceAndUpskilling,
+            WeeklyHours::hours(10),
+        )),
+        ActivityKind::Employment(EmploymentActivity::new(
+            EmploymentKind::Mentor,
+            WeeklyHours::hours(10),
+        )),
+        ActivityKind::Health(HealthKind::Physiotherapy),
+        ActivityKind::Employment(EmploymentActivity::new(
+            EmploymentKind::PartialReturn,
+            WeeklyHours::hours(20),
+        )),
+    ];
+    let mut activities: Vec<Activity> = Vec::new();
+    for (i, kind) in kinds.into_iter().enumerate() {
+        let id = ActivityId::parse(&format!("a{i}")).map_err(|e| anyhow::anyhow!(e))?;
+        let start = 40 + 7 * i as i64;
+        let mut a = Activity::new(id, kind, reference("kia-team-630")?)
+            .planned(day(start), Some(day(start + 7)));
+        if let Some(previous) = activities.last() {
+            a = a.after([previous.id.clone()]);
+        }
+        if i == 3 {
+            a = a.booked(day(start + 21));
+        }
+        activities.push(a);
+    }
+    let at = Utc
+        .from_local_datetime(&day(40).and_hms_opt(9, 0, 0).unwrap_or_default())
+        .single()
+        .unwrap_or_default();
+    Ok(Plan {
+        case: CaseId::new(0, 0),
+        kind: PlanKind::KiaReturnPlan,
+        stage: PlanStage::Final,
+        owner: reference("jc-630")?,
+        roles: Roles::default(),
+        contributors: Vec::new(),
+        goals: vec![Goal {
+            id: GoalId::parse("full-return").map_err(|e| anyhow::anyhow!(e))?,
+            kind: GoalKind::FullReturn,
+            hours_per_week: WeeklyHours::hours(37),
+            by: day(120),
+            depends_on: Vec::new(),
+        }],
+        activities,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        finalised_at: None,
+    })
+}
+
+/// One sweep over every partition as of `now`; returns (cases evaluated, alert changes).
+async fn sweep_all(
+    store: &dyn Store,
+    params: &AlertParams,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(usize, usize)> {
+    let today = kia_runtime::clock::danish_date(now);
+    let changes = AtomicUsize::new(0);
+    let mut evaluated = 0;
+    for partition in 0..ALERT_PARTITIONS {
+        let changes = &changes;
+        evaluated += for_each_due_page(store, partition, today, |cases| async move {
+            let c = evaluate_cases(store, &cases, params, || async { Ok(now) }).await?;
+            changes.fetch_add(c.len(), Ordering::Relaxed);
+            Ok(())
+        })
+        .await?;
+    }
+    Ok((evaluated, changes.into_inner()))
+}
+
+/// Seeds `cases` cases into the empty database at `url` and measures (see [`SweepReport`]).
+pub async fn sweep(url: &str, cases: u64) -> anyhow::Result<SweepReport> {
+    let store = kia_store::open(url, &StoreOptions::default())
+        .await
+        .context("opening the database")?;
+    store.migrate().await.context("migrating")?;
+    let now = Utc::now();
+    let d0 = kia_runtime::clock::danish_date(now) - chrono::Duration::days(60);
+    let facts_json = serde_json::to_string(&facts(d0))?;
+    let plan_json =
+        serde_json::to_string(&plan(d0)?)?.replace(&CaseId::new(0, 0).to_string(), "@CASE@");
+
+    let started = Instant::now();
+    kia_store::testing::seed_open_cases(url, cases, d0, &facts_json, &plan_json)
+        .await
+        .context("seeding cases")?;
+    let seed = started.elapsed();
+
+    let started = Instant::now();
+    let (plain_rows, plain_bytes) = kia_store::testing::read_cases_and_plans(url).await?;
+    let plain_read = started.elapsed();
+
+    let params = AlertParams::default();
+    let started = Instant::now();
+    let (evaluated, alert_changes) = sweep_all(store.as_ref(), &params, now).await?;
+    let full_sweep = started.elapsed();
+
+    let started = Instant::now();
+    let (idle_evaluated, _) = sweep_all(store.as_ref(), &params, now).await?;
+    let idle_sweep = started.elapsed();
+    store.close().await;
+    Ok(SweepReport {
+        cases,
+        seed,
+        plain_read,
+        plain_rows,
+        plain_bytes,
+        full_sweep,
+        evaluated,
+        alert_changes,
+        idle_sweep,
+        idle_evaluated,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn a_small_sweep_evaluates_every_case_once_then_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let report = sweep(&url, 40).await.unwrap();
+        assert_eq!(report.plain_rows, 40);
+        assert_eq!(report.evaluated, 40);
+        assert!(
+            report.alert_changes >= 40,
+            "each case's plan slips (AL-09): {report}"
+        );
+        assert_eq!(
+            report.idle_evaluated, 0,
+            "nothing is due again the same day"
+        );
+    }
+}

@@ -1,0 +1,646 @@
+//! The alert engine over gRPC: the clock moves (SetClock), deadlines pass, plans slip; each
+//! alert appears with its cause, once, and resolves when its cause goes away. Watchers resume
+//! across a reconnect; two replicas raise each alert once.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use kia_proto::v1::{self as pb};
+use pb::apply_plan_change_request::Change;
+use pb::plan_activity::Kind;
+use tonic::Code;
+use tonic::Streaming;
+
+use crate::support::{Backend, Caller, Daemon, on_both_backends};
+
+/// How long a test waits for an alert before it fails.
+const WAIT: StdDuration = StdDuration::from_secs(20);
+
+fn today() -> NaiveDate {
+    kia_runtime::clock::danish_date(Utc::now())
+}
+
+fn day(d0: NaiveDate, n: i64) -> NaiveDate {
+    d0 + Duration::days(n)
+}
+
+async fn settable(backend: Backend) -> Daemon {
+    Daemon::start_with(backend, &["--settable-clock"]).await
+}
+
+/// Moves the daemon's clock to noon UTC of `date` (the same date in Denmark).
+async fn set_clock(daemon: &Daemon, date: NaiveDate) {
+    let noon = Utc.from_utc_datetime(&date.and_hms_opt(12, 0, 0).unwrap());
+    daemon
+        .clock(Caller::OPERATIONS)
+        .set_clock(pb::SetClockRequest {
+            now: Some(prost_types::Timestamp {
+                seconds: noon.timestamp(),
+                nanos: 0,
+            }),
+        })
+        .await
+        .unwrap();
+}
+
+async fn open_case(daemon: &Daemon, first_sick_day: NaiveDate) -> String {
+    let case = pb::Case {
+        municipality_code: "630".into(),
+        first_sick_day: first_sick_day.to_string(),
+        employment_status: pb::EmploymentStatus::Employed as i32,
+        employer_reference: "CVR-29189587".into(),
+        citizen_reference: "vejle-alerts".into(),
+        ..Default::default()
+    };
+    daemon
+        .cases(Caller::VEJLE)
+        .create_case(pb::CreateCaseRequest {
+            r#case: Some(case),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap()
+        .case_id
+}
+
+async fn watch(daemon: &Daemon, caller: Caller, after: i64) -> Streaming<pb::WatchAlertsResponse> {
+    daemon
+        .alerts(caller)
+        .watch_alerts(pb::WatchAlertsRequest {
+            after_position: after,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// Reads the stream until a change of `rule` on `case` of kind `change` arrives.
+async fn next_change(
+    stream: &mut Streaming<pb::WatchAlertsResponse>,
+    case_id: &str,
+    rule: &str,
+    change: pb::AlertChange,
+) -> pb::WatchAlertsResponse {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let m = stream.message().await.unwrap().expect("stream open");
+            let a = m.alert.as_ref().unwrap();
+            if a.case_id == case_id && a.rule == rule && m.change == change as i32 {
+                return m;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {change:?} of {rule} within {WAIT:?}"))
+}
+
+async fn list(daemon: &Daemon, case_id: &str, rule: &str, state: pb::AlertState) -> Vec<pb::Alert> {
+    daemon
+        .alerts(Caller::VEJLE)
+        .list_alerts(pb::ListAlertsRequest {
+            case_id: case_id.into(),
+            rule: rule.into(),
+            state: state as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .alerts
+}
+
+fn data_number(alert: &pb::Alert, key: &str) -> f64 {
+    use prost_types::value::Kind;
+    match alert
+        .data
+        .as_ref()
+        .and_then(|d| d.fields.get(key))
+        .and_then(|v| v.kind.clone())
+    {
+        Some(Kind::NumberValue(n)) => n,
+        other => panic!("{key} in {:?}: {other:?}", alert.data),
+    }
+}
+
+on_both_backends!(
+    al04_raised_at_d56_updated_not_duplicated_and_resolved_by_the_follow_up,
+    al09_plan_slip_is_raised_by_the_booking_and_resolved_when_rebooked,
+    al19_week_13_escalates_on_the_exclusion_curve,
+    a_watcher_gets_each_change_once_across_a_reconnect,
+    who_sees_and_who_may_act,
+);
+
+async fn al04_raised_at_d56_updated_not_duplicated_and_resolved_by_the_follow_up(backend: Backend) {
+    let daemon = settable(backend).await;
+    let d0 = today();
+    let case_id = open_case(&daemon, d0).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+
+    // D48: within the week of lead time, a warning.
+    set_clock(&daemon, day(d0, 48)).await;
+    let warned = next_change(&mut stream, &case_id, "AL-04", pb::AlertChange::Raised).await;
+    let alert = warned.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::Warning as i32);
+    assert_eq!(alert.due_on, day(d0, 55).to_string(), "D55");
+    assert_eq!(data_number(&alert, "days_left"), 7.0);
+    assert_eq!(alert.recipient_role, "caseworker");
+    assert!(
+        alert.source.contains("003_532c043554107ee2.txt"),
+        "{}",
+        alert.source
+    );
+
+    // D56: overdue; the same alert, updated.
+    set_clock(&daemon, day(d0, 56)).await;
+    let overdue = next_change(&mut stream, &case_id, "AL-04", pb::AlertChange::Updated).await;
+    let overdue = overdue.alert.unwrap();
+    assert_eq!(overdue.alert_id, alert.alert_id);
+    assert_eq!(overdue.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(data_number(&overdue, "days_overdue"), 1.0);
+    assert!(
+        overdue.cause.contains(&day(d0, 55).to_string())
+            && overdue.cause.contains("1 days overdue"),
+        "{}",
+        overdue.cause
+    );
+    // Evaluating again (another clock move, the same day) changes nothing and adds nothing.
+    set_clock(&daemon, day(d0, 56)).await;
+    let all = list(&daemon, &case_id, "AL-04", pb::AlertState::Unspecified).await;
+    assert_eq!(all.len(), 1, "{all:#?}");
+
+    // The follow-up is held: AL-04 resolves itself.
+    daemon
+        .cases(Caller::VEJLE)
+        .record_follow_up(pb::RecordFollowUpRequest {
+            case_id: case_id.clone(),
+            held_on: day(d0, 56).to_string(),
+            contact_mode: pb::ContactMode::InPerson as i32,
+            outcome: "agreed gradual return".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let resolved = next_change(&mut stream, &case_id, "AL-04", pb::AlertChange::Resolved).await;
+    let resolved = resolved.alert.unwrap();
+    assert_eq!(resolved.alert_id, alert.alert_id);
+    assert_eq!(resolved.state, pb::AlertState::Resolved as i32);
+    assert!(resolved.resolved_at.is_some());
+    assert!(
+        list(&daemon, &case_id, "AL-04", pb::AlertState::Open)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        list(&daemon, &case_id, "AL-04", pb::AlertState::Resolved)
+            .await
+            .len(),
+        1
+    );
+
+    let metrics = daemon.scrape().await;
+    for name in [
+        "kia_alerts_raised_total{",
+        "kia_alerts_resolved_total{",
+        "kia_alerts_open{",
+        "kia_alerts_oldest_open_age_seconds",
+        "kia_alert_evaluation_lag_seconds_bucket",
+        "kia_alert_sweep_duration_seconds_bucket",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from\n{metrics}");
+    }
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("kia_alerts_raised_total{") && l.contains("rule=\"AL-04\"")),
+        "{metrics}"
+    );
+}
+
+fn party(person: &str, organisation: &str, capacity: pb::Capacity) -> pb::Party {
+    pb::Party {
+        person: person.into(),
+        organisation: organisation.into(),
+        capacity: capacity as i32,
+    }
+}
+
+async fn apply(daemon: &Daemon, plan: &pb::Plan, change: Change) -> pb::Plan {
+    daemon
+        .plans(Caller::VEJLE)
+        .apply_plan_change(pb::ApplyPlanChangeRequest {
+            case_id: plan.case_id.clone(),
+            etag: plan.etag.clone(),
+            author: Some(party("cw-1", "", pb::Capacity::Caseworker)),
+            change: Some(change),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap()
+}
+
+async fn al09_plan_slip_is_raised_by_the_booking_and_resolved_when_rebooked(backend: Backend) {
+    let daemon = settable(backend).await;
+    let d0 = today() - Duration::days(50);
+    let case_id = open_case(&daemon, d0).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    let mut plan = daemon
+        .plans(Caller::VEJLE)
+        .create_plan(pb::CreatePlanRequest {
+            case_id: case_id.clone(),
+            kind: pb::PlanKind::KiaReturnPlan as i32,
+            stage: pb::PlanStage::Final as i32,
+            author: Some(party("cw-1", "", pb::Capacity::Caseworker)),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let activity =
+        |id: &str, kind: Kind, start: NaiveDate, end: Option<NaiveDate>, after: &[&str]| {
+            Change::AddActivity(pb::AddActivity {
+                activity: Some(pb::PlanActivity {
+                    activity_id: id.into(),
+                    kind: Some(kind),
+                    responsible: "kia-team-vejle".into(),
+                    planned_start: start.to_string(),
+                    planned_end: end.map(|e| e.to_string()).unwrap_or_default(),
+                    depends_on: after.iter().map(|a| (*a).to_owned()).collect(),
+                    ..Default::default()
+                }),
+            })
+        };
+    let specialist = Kind::Health(pb::HealthActivity {
+        kind: pb::HealthActivityKind::Specialist as i32,
+        ordered_by_gp: false,
+    });
+    plan = apply(
+        &daemon,
+        &plan,
+        activity("spec", specialist, day(d0, 60), None, &[]),
+    )
+    .await;
+    let partial = Kind::Employment(pb::EmploymentActivity {
+        kind: pb::EmploymentActivityKind::PartialReturn as i32,
+        hours_per_week: 20.0,
+        ..Default::default()
+    });
+    plan = apply(
+        &daemon,
+        &plan,
+        activity(
+            "partial",
+            partial,
+            day(d0, 60),
+            Some(day(d0, 80)),
+            &["spec"],
+        ),
+    )
+    .await;
+    plan = apply(
+        &daemon,
+        &plan,
+        Change::SetGoal(pb::SetGoal {
+            goal: Some(pb::Goal {
+                goal_id: "full-return".into(),
+                kind: pb::GoalKind::FullReturn as i32,
+                hours_per_week: 37.0,
+                by: day(d0, 80).to_string(),
+                depends_on: vec![],
+            }),
+        }),
+    )
+    .await;
+
+    // The specialist's waiting list gives D81: 21 days after the planned D60.
+    plan = apply(
+        &daemon,
+        &plan,
+        Change::BookActivity(pb::BookActivity {
+            activity_id: "spec".into(),
+            booked_start: day(d0, 81).to_string(),
+        }),
+    )
+    .await;
+    let raised = next_change(&mut stream, &case_id, "AL-09", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(data_number(&alert, "slip_days"), 21.0);
+    assert_eq!(alert.subject, format!("case/{case_id}/goal/full-return"));
+    assert!(
+        alert.cause.contains("specialist `spec`") && alert.cause.contains("21 days"),
+        "{}",
+        alert.cause
+    );
+    assert_eq!(alert.due_on, day(d0, 80).to_string());
+
+    // Rebooked within the plan: the slip is gone and so is the alert.
+    apply(
+        &daemon,
+        &plan,
+        Change::BookActivity(pb::BookActivity {
+            activity_id: "spec".into(),
+            booked_start: day(d0, 60).to_string(),
+        }),
+    )
+    .await;
+    let resolved = next_change(&mut stream, &case_id, "AL-09", pb::AlertChange::Resolved).await;
+    assert_eq!(resolved.alert.unwrap().alert_id, alert.alert_id);
+    assert_eq!(
+        list(&daemon, &case_id, "AL-09", pb::AlertState::Unspecified)
+            .await
+            .len(),
+        1,
+        "raised once, resolved once"
+    );
+}
+
+async fn al19_week_13_escalates_on_the_exclusion_curve(backend: Backend) {
+    let daemon = settable(backend).await;
+    let d0 = today();
+    let case_id = open_case(&daemon, d0).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    // Sick week 13 starts on D84.
+    set_clock(&daemon, day(d0, 84)).await;
+    let raised = next_change(&mut stream, &case_id, "AL-19", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(data_number(&alert, "week"), 13.0);
+    assert_eq!(data_number(&alert, "exclusion_rate_bp"), 4330.0);
+    assert!(alert.cause.contains("43.3 %"), "{}", alert.cause);
+    // Week 26 (D175): the same alert escalates.
+    set_clock(&daemon, day(d0, 175)).await;
+    let updated = next_change(&mut stream, &case_id, "AL-19", pb::AlertChange::Updated).await;
+    let updated = updated.alert.unwrap();
+    assert_eq!(updated.alert_id, alert.alert_id);
+    assert!(updated.cause.contains("59.5 %"), "{}", updated.cause);
+    // Closing the case resolves it.
+    daemon
+        .cases(Caller::VEJLE)
+        .close_case(pb::CloseCaseRequest {
+            case_id: case_id.clone(),
+            closed_on: day(d0, 175).to_string(),
+            outcome: pb::CaseOutcome::FullReturn as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    next_change(&mut stream, &case_id, "AL-19", pb::AlertChange::Resolved).await;
+}
+
+async fn a_watcher_gets_each_change_once_across_a_reconnect(backend: Backend) {
+    let daemon = settable(backend).await;
+    let d0 = today();
+    let case_id = open_case(&daemon, d0).await;
+    let mut first = watch(&daemon, Caller::VEJLE, 0).await;
+    set_clock(&daemon, day(d0, 56)).await;
+    let raised = next_change(&mut first, &case_id, "AL-04", pb::AlertChange::Raised).await;
+    drop(first);
+
+    // While nobody watches, the follow-up resolves AL-04.
+    daemon
+        .cases(Caller::VEJLE)
+        .record_follow_up(pb::RecordFollowUpRequest {
+            case_id: case_id.clone(),
+            held_on: day(d0, 56).to_string(),
+            contact_mode: pb::ContactMode::InPerson as i32,
+            outcome: "held".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        tokio::time::timeout(WAIT, async {
+            loop {
+                if !list(&daemon, &case_id, "AL-04", pb::AlertState::Resolved)
+                    .await
+                    .is_empty()
+                {
+                    return;
+                }
+                let mut s = watch(&daemon, Caller::VEJLE, raised.position).await;
+                let _ = s.message().await;
+            }
+        })
+        .await
+        .is_ok()
+    );
+
+    // Resuming after the last position seen: the resolution once, the raise not again.
+    let mut second = watch(&daemon, Caller::VEJLE, raised.position).await;
+    let resolved = next_change(&mut second, &case_id, "AL-04", pb::AlertChange::Resolved).await;
+    assert!(resolved.position > raised.position);
+    // Everything after: read up to the current end; no AL-04 change repeats.
+    let mut again = watch(&daemon, Caller::VEJLE, raised.position).await;
+    let mut al04 = Vec::new();
+    while let Ok(Some(m)) = tokio::time::timeout(StdDuration::from_millis(500), again.message())
+        .await
+        .map(|m| m.unwrap())
+    {
+        let a = m.alert.as_ref().unwrap();
+        if a.case_id == case_id && a.rule == "AL-04" {
+            al04.push((m.position, m.change));
+        }
+    }
+    assert_eq!(
+        al04,
+        vec![(resolved.position, pb::AlertChange::Resolved as i32)]
+    );
+}
+
+async fn who_sees_and_who_may_act(backend: Backend) {
+    let daemon = settable(backend).await;
+    let d0 = today();
+    let case_id = open_case(&daemon, d0).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    set_clock(&daemon, day(d0, 56)).await;
+    let raised = next_change(&mut stream, &case_id, "AL-04", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+
+    // Another municipality sees none of it and cannot act on it.
+    let aabenraa = daemon
+        .alerts(Caller::AABENRAA)
+        .list_alerts(pb::ListAlertsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(aabenraa.alerts.is_empty());
+    let err = daemon
+        .alerts(Caller::AABENRAA)
+        .acknowledge_alert(pb::AcknowledgeAlertRequest {
+            alert_id: alert.alert_id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = daemon
+        .alerts(Caller::VEJLE)
+        .list_alerts(pb::ListAlertsRequest {
+            municipality: "580".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // Operations sees no personal alerts.
+    let err = daemon
+        .alerts(Caller::OPERATIONS)
+        .list_alerts(pb::ListAlertsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // Bad filters name their fields.
+    let err = daemon
+        .alerts(Caller::VEJLE)
+        .list_alerts(pb::ListAlertsRequest {
+            rule: "AL-99".into(),
+            case_id: "nope".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+
+    // The caseworker acknowledges: who and when are kept; twice changes nothing.
+    let acknowledge = || async {
+        daemon
+            .alerts(Caller::VEJLE)
+            .acknowledge_alert(pb::AcknowledgeAlertRequest {
+                alert_id: alert.alert_id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .alert
+            .unwrap()
+    };
+    let acked = acknowledge().await;
+    assert_eq!(acked.state, pb::AlertState::Acknowledged as i32);
+    assert_eq!(acked.acknowledged_by, "jc-630/caseworker");
+    let again = acknowledge().await;
+    assert_eq!(again.version, acked.version);
+    next_change(
+        &mut stream,
+        &case_id,
+        "AL-04",
+        pb::AlertChange::Acknowledged,
+    )
+    .await;
+
+    // Pages: one alert a page, every alert once.
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = daemon
+            .alerts(Caller::VEJLE)
+            .list_alerts(pb::ListAlertsRequest {
+                case_id: case_id.clone(),
+                page_size: 1,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(page.alerts.into_iter().map(|a| a.alert_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let mut unique = seen.clone();
+    unique.dedup();
+    assert_eq!(seen, unique);
+    assert!(seen.contains(&alert.alert_id) && seen.len() > 1, "{seen:?}");
+
+    // Only operations moves the clock.
+    let err = daemon
+        .clock(Caller::VEJLE)
+        .set_clock(pb::SetClockRequest {
+            now: Some(prost_types::Timestamp::default()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let clock = daemon
+        .clock(Caller::VEJLE)
+        .get_clock(pb::GetClockRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(clock.settable);
+}
+
+#[tokio::test]
+async fn without_settable_clock_set_clock_is_a_failed_precondition() {
+    let daemon = Daemon::start(Backend::Sqlite).await;
+    let err = daemon
+        .clock(Caller::OPERATIONS)
+        .set_clock(pb::SetClockRequest {
+            now: Some(prost_types::Timestamp::default()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    let clock = daemon
+        .clock(Caller::OPERATIONS)
+        .get_clock(pb::GetClockRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!clock.settable);
+}
+
+#[tokio::test]
+async fn two_replicas_raise_each_alert_once_and_follow_one_clock() {
+    let Some(backend) = Backend::postgres().await else {
+        return;
+    };
+    let a = settable(backend.clone()).await;
+    let b = settable(backend).await;
+    let d0 = today();
+    let mut cases = Vec::new();
+    for _ in 0..6 {
+        cases.push(open_case(&a, d0).await);
+    }
+    let mut stream_b = watch(&b, Caller::VEJLE, 0).await;
+    // The clock is set through A; B follows it and both sweep.
+    set_clock(&a, day(d0, 56)).await;
+    // Each case's AL-04 reaches B's watcher once, in whatever order the sweeps raise them.
+    let mut raised = std::collections::HashMap::new();
+    tokio::time::timeout(WAIT, async {
+        while raised.len() < cases.len() {
+            let m = stream_b.message().await.unwrap().unwrap();
+            let a = m.alert.unwrap();
+            if a.rule == "AL-04" && m.change == pb::AlertChange::Raised as i32 {
+                *raised.entry(a.case_id).or_insert(0) += 1;
+            }
+        }
+    })
+    .await
+    .expect("every case's AL-04 within the wait");
+    assert!(raised.values().all(|n| *n == 1), "{raised:?}");
+    let b_now = b
+        .clock(Caller::VEJLE)
+        .get_clock(pb::GetClockRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .now
+        .unwrap();
+    let b_date = kia_runtime::clock::danish_date(Utc.timestamp_opt(b_now.seconds, 0).unwrap());
+    assert_eq!(b_date, day(d0, 56), "B reads the clock set through A");
+    // Through B as well: both replicas sweep everything again.
+    set_clock(&b, day(d0, 56)).await;
+    set_clock(&a, day(d0, 56)).await;
+    for case_id in &cases {
+        for daemon in [&a, &b] {
+            let all = list(daemon, case_id, "AL-04", pb::AlertState::Unspecified).await;
+            assert_eq!(all.len(), 1, "{all:#?}");
+        }
+    }
+}
