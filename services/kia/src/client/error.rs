@@ -176,7 +176,7 @@ impl From<anyhow::Error> for Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic_types::{ErrorDetails, StatusExt as _};
+    use tonic_types::ErrorDetails;
 
     #[test]
     fn a_status_with_details_names_its_field_and_rule() {
@@ -196,7 +196,7 @@ mod tests {
         details.set_error_info(
             "RULE_VIOLATED",
             "kia.dk",
-            [("rule_id".to_owned(), "001-I4".to_owned())].into(),
+            [("rule_id".to_owned(), "001-I4".to_owned())],
         );
         let status = tonic::Status::with_error_details(Code::FailedPrecondition, "no", details);
         let failure = Failure::from(status);

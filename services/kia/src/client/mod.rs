@@ -128,6 +128,11 @@ impl Session {
         }
     }
 
+    /// The bare channel (for health checks, which need no identity).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
     pub fn cases(&self) -> CaseServiceClient<Authed> {
         CaseServiceClient::with_interceptor(self.channel.clone(), self.credentials.clone())
     }
