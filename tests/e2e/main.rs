@@ -8,6 +8,7 @@ mod support;
 
 mod case_rules;
 mod cases;
+mod cli;
 mod contracting;
 mod plans;
 mod replicas;

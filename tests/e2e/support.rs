@@ -114,6 +114,8 @@ pub struct Daemon {
     backend: Backend,
     pub channel: Channel,
     pub metrics_addr: String,
+    /// The gRPC address, `host:port`.
+    pub grpc_addr: String,
 }
 
 impl Daemon {
@@ -169,8 +171,8 @@ impl Daemon {
                 .unwrap_or_else(|| panic!("{name} in {line:?}"))
                 .to_owned()
         };
-        let (grpc, metrics_addr) = (field("grpc="), field("metrics="));
-        let channel = Channel::from_shared(format!("http://{grpc}"))
+        let (grpc_addr, metrics_addr) = (field("grpc="), field("metrics="));
+        let channel = Channel::from_shared(format!("http://{grpc_addr}"))
             .unwrap()
             .connect()
             .await
@@ -181,6 +183,7 @@ impl Daemon {
             backend,
             channel,
             metrics_addr,
+            grpc_addr,
         }
     }
 

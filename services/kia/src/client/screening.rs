@@ -85,6 +85,12 @@ pub enum ScreeningCommand {
         /// The discipline's statement on work capacity (arbejdsevne).
         #[arg(long)]
         work_capacity: String,
+        /// When the talk began, RFC 3339 [default: 30 minutes before it ended].
+        #[arg(long)]
+        started: Option<chrono::DateTime<chrono::Utc>>,
+        /// When the talk ended, RFC 3339 [default: now].
+        #[arg(long)]
+        ended: Option<chrono::DateTime<chrono::Utc>>,
         #[arg(long, default_value = "")]
         etag: String,
     },
@@ -227,8 +233,16 @@ pub async fn run(s: Session, command: ScreeningCommand) -> Result<(), Failure> {
             findings,
             domains,
             work_capacity,
+            started,
+            ended,
             etag,
         } => {
+            let ended = ended.unwrap_or_else(chrono::Utc::now);
+            let started = started.unwrap_or(ended - chrono::Duration::minutes(30));
+            let stamp = |t: chrono::DateTime<chrono::Utc>| prost_types::Timestamp {
+                seconds: t.timestamp(),
+                nanos: 0,
+            };
             let r = client
                 .record_assessment(pb::RecordAssessmentRequest {
                     screening_id,
@@ -243,6 +257,8 @@ pub async fn run(s: Session, command: ScreeningCommand) -> Result<(), Failure> {
                         .collect(),
                     work_capacity,
                     domains,
+                    started_at: Some(stamp(started)),
+                    ended_at: Some(stamp(ended)),
                     etag,
                     ..Default::default()
                 })

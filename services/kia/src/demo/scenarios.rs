@@ -309,7 +309,8 @@ pub async fn plan_with_waiting_time(s: &Session, case_id: &str, now: NaiveDate) 
 /// disciplines within two hours, the preliminary plan becomes her return plan; the job review
 /// on D45, 4 hours a day from D49, a short course in lifting technique and pain management, the
 /// step-up from D75 and back full time by D94. Her twin case adds the derived variant: a
-/// specialist appointment planned for D50 is only had on D70, and the step-up waits for it.
+/// specialist appointment planned for D50 is only had on D84, and the step-up waits for it, so
+/// the full return slips past D94.
 pub async fn kia_lene(c: &Callers, setup: &Setup, now: NaiveDate, summary: &mut Summary) -> Result<(), Failure> {
     let d0 = now - Duration::days(60);
     for (name, waiting) in [("KIA-LENE", false), ("KIA-LENE with a waiting time", true)] {
@@ -370,7 +371,7 @@ pub async fn kia_lene(c: &Callers, setup: &Setup, now: NaiveDate, summary: &mut 
         let mut step_up_after = vec!["partial-4h"];
         if waiting {
             steps.push(add("specialist", health(pb::HealthActivityKind::Specialist), "sygehus-lillebaelt", day(d0, 50), day(d0, 50), &[]));
-            steps.push(book("specialist", day(d0, 70)));
+            steps.push(book("specialist", day(d0, 84)));
             step_up_after.push("specialist");
         }
         steps.push(add("partial-6h", partial(30.0), "employer", day(d0, 75), day(d0, 94), &step_up_after));
