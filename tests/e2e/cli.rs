@@ -70,14 +70,25 @@ async fn case_commands_and_their_exit_codes() {
         &daemon,
         VEJLE,
         &[
-            "case", "create", "--first-sick-day", &d0, "--employment", "employed",
-            "--employer", "CVR-29189587", "--citizen", "vejle-0042",
+            "case",
+            "create",
+            "--first-sick-day",
+            &d0,
+            "--employment",
+            "employed",
+            "--employer",
+            "CVR-29189587",
+            "--citizen",
+            "vejle-0042",
         ],
     )
     .await);
     let id = created["case_id"].as_str().unwrap().to_owned();
     assert_eq!(created["state"], "CASE_STATE_OPEN");
-    assert_eq!(created["municipality_code"], "630", "the caller's municipality");
+    assert_eq!(
+        created["municipality_code"], "630",
+        "the caller's municipality"
+    );
 
     let shown = ok(&kia(&daemon, VEJLE, &["case", "show", &id]).await);
     assert_eq!(shown["first_sick_day"], d0);
@@ -85,7 +96,15 @@ async fn case_commands_and_their_exit_codes() {
     let visitated = ok(&kia(
         &daemon,
         VEJLE,
-        &["case", "visitate", &id, "--category", "2", "--reason", "not back within 8 weeks"],
+        &[
+            "case",
+            "visitate",
+            &id,
+            "--category",
+            "2",
+            "--reason",
+            "not back within 8 weeks",
+        ],
     )
     .await);
     assert_eq!(visitated["category"], "CATEGORY_2");
@@ -95,7 +114,15 @@ async fn case_commands_and_their_exit_codes() {
         &kia(
             &daemon,
             VEJLE,
-            &["case", "follow-up", &id, "--mode", "phone", "--outcome", "partial return agreed"],
+            &[
+                "case",
+                "follow-up",
+                &id,
+                "--mode",
+                "phone",
+                "--outcome",
+                "partial return agreed",
+            ],
         )
         .await,
     );
@@ -103,7 +130,15 @@ async fn case_commands_and_their_exit_codes() {
     let followed = ok(&kia(
         &daemon,
         VEJLE,
-        &["case", "follow-up", &id, "--mode", "in-person", "--outcome", "partial return agreed"],
+        &[
+            "case",
+            "follow-up",
+            &id,
+            "--mode",
+            "in-person",
+            "--outcome",
+            "partial return agreed",
+        ],
     )
     .await);
     assert_ne!(followed["etag"], visitated["etag"]);
@@ -131,36 +166,76 @@ async fn case_commands_and_their_exit_codes() {
     let stale = kia(
         &daemon,
         VEJLE,
-        &["case", "close", &id, "--outcome", "full-return", "--etag", "\"1\""],
+        &[
+            "case",
+            "close",
+            &id,
+            "--outcome",
+            "full-return",
+            "--etag",
+            "\"1\"",
+        ],
     )
     .await;
     let (code, err) = failed(&stale);
     assert_eq!((code, err["code"].as_str()), (5, Some("ABORTED")));
     assert_eq!(err["current_etag"], followed["etag"]);
 
-    let closed = ok(&kia(&daemon, VEJLE, &["case", "close", &id, "--outcome", "full-return"]).await);
+    let closed = ok(&kia(
+        &daemon,
+        VEJLE,
+        &["case", "close", &id, "--outcome", "full-return"],
+    )
+    .await);
     assert_eq!(closed["state"], "CASE_STATE_CLOSED");
-    let (code, err) = failed(&kia(&daemon, VEJLE, &["case", "close", &id, "--outcome", "full-return"]).await);
-    assert_eq!((code, err["code"].as_str()), (5, Some("FAILED_PRECONDITION")));
+    let (code, err) = failed(
+        &kia(
+            &daemon,
+            VEJLE,
+            &["case", "close", &id, "--outcome", "full-return"],
+        )
+        .await,
+    );
+    assert_eq!(
+        (code, err["code"].as_str()),
+        (5, Some("FAILED_PRECONDITION"))
+    );
 
     // The field at fault, exit 2.
     let (code, err) = failed(
         &kia(
             &daemon,
             VEJLE,
-            &["case", "create", "--first-sick-day", &d0, "--employment", "employed", "--citizen", "x"],
+            &[
+                "case",
+                "create",
+                "--first-sick-day",
+                &d0,
+                "--employment",
+                "employed",
+                "--citizen",
+                "x",
+            ],
         )
         .await,
     );
     assert_eq!((code, err["code"].as_str()), (2, Some("INVALID_ARGUMENT")));
-    assert_eq!(err["field_violations"][0]["field"], "case.employer_reference");
+    assert_eq!(
+        err["field_violations"][0]["field"],
+        "case.employer_reference"
+    );
 
     // Another municipality is denied without learning whether the case exists: exit 4.
     let (code, _) = failed(&kia(&daemon, AABENRAA, &["case", "show", &id]).await);
     assert_eq!(code, 4);
     // No such case: exit 3.
     let (code, err) = failed(
-        &kia(&daemon, VEJLE, &["case", "show", "01a22d0d-f8bf-7041-a75a-6d8155221301"]).await,
+        &kia(
+            &daemon,
+            VEJLE,
+            &["case", "show", "01a22d0d-f8bf-7041-a75a-6d8155221301"],
+        )
+        .await,
     );
     assert_eq!((code, err["code"].as_str()), (3, Some("NOT_FOUND")));
     // No identity at all: exit 4 before any call.
@@ -170,7 +245,12 @@ async fn case_commands_and_their_exit_codes() {
     let (code, _) = failed(&kia_at("http://127.0.0.1:1", VEJLE, &["case", "list"]).await);
     assert_eq!(code, 6);
     // A value clap refuses: exit 2.
-    let bad = kia(&daemon, VEJLE, &["case", "visitate", &id, "--category", "4", "--reason", "r"]).await;
+    let bad = kia(
+        &daemon,
+        VEJLE,
+        &["case", "visitate", &id, "--category", "4", "--reason", "r"],
+    )
+    .await;
     assert_eq!(bad.status.code(), Some(2));
 }
 
@@ -182,8 +262,16 @@ async fn plan_screening_and_contracting_commands() {
         &daemon,
         VEJLE,
         &[
-            "case", "create", "--first-sick-day", &d0.to_string(), "--employment", "employed",
-            "--employer", "CVR-29189587", "--citizen", "lene",
+            "case",
+            "create",
+            "--first-sick-day",
+            &d0.to_string(),
+            "--employment",
+            "employed",
+            "--employer",
+            "CVR-29189587",
+            "--citizen",
+            "lene",
         ],
     )
     .await);
@@ -193,7 +281,15 @@ async fn plan_screening_and_contracting_commands() {
     let plan = ok(&kia(
         &daemon,
         VEJLE,
-        &["plan", "create", &case_id, "--kind", "kia-return-plan", "--author", "kia-sw:social-worker"],
+        &[
+            "plan",
+            "create",
+            &case_id,
+            "--kind",
+            "kia-return-plan",
+            "--author",
+            "kia-sw:social-worker",
+        ],
     )
     .await);
     assert_eq!(plan["stage"], "PLAN_STAGE_PRELIMINARY");
@@ -202,27 +298,72 @@ async fn plan_screening_and_contracting_commands() {
         &daemon,
         VEJLE,
         &[
-            "plan", "add-activity", &case_id, "specialist", "--health", "specialist",
-            "--start", &day(50), "--end", &day(50), "--responsible", "sygehus-lillebaelt",
+            "plan",
+            "add-activity",
+            &case_id,
+            "specialist",
+            "--health",
+            "specialist",
+            "--start",
+            &day(50),
+            "--end",
+            &day(50),
+            "--responsible",
+            "sygehus-lillebaelt",
         ],
     )
     .await);
-    ok(&kia(&daemon, VEJLE, &["plan", "book", &case_id, "specialist", "--on", &day(70)]).await);
+    ok(&kia(
+        &daemon,
+        VEJLE,
+        &["plan", "book", &case_id, "specialist", "--on", &day(70)],
+    )
+    .await);
     ok(&kia(
         &daemon,
         VEJLE,
         &[
-            "plan", "add-activity", &case_id, "physio", "--health", "physiotherapy",
-            "--start", &day(45), "--end", &day(59), "--responsible", "fysio-vejle",
+            "plan",
+            "add-activity",
+            &case_id,
+            "physio",
+            "--health",
+            "physiotherapy",
+            "--start",
+            &day(45),
+            "--end",
+            &day(59),
+            "--responsible",
+            "fysio-vejle",
         ],
     )
     .await);
-    ok(&kia(&daemon, VEJLE, &["plan", "start", &case_id, "physio", "--on", &day(45)]).await);
-    ok(&kia(&daemon, VEJLE, &["plan", "complete", &case_id, "physio", "--on", &day(59)]).await);
-    let plan = ok(&kia(&daemon, VEJLE, &["plan", "goal", &case_id, "full-return", "--by", &day(60)]).await);
+    ok(&kia(
+        &daemon,
+        VEJLE,
+        &["plan", "start", &case_id, "physio", "--on", &day(45)],
+    )
+    .await);
+    ok(&kia(
+        &daemon,
+        VEJLE,
+        &["plan", "complete", &case_id, "physio", "--on", &day(59)],
+    )
+    .await);
+    let plan = ok(&kia(
+        &daemon,
+        VEJLE,
+        &["plan", "goal", &case_id, "full-return", "--by", &day(60)],
+    )
+    .await);
     assert_eq!(plan["activities"].as_array().unwrap().len(), 2);
 
-    let shown = ok(&kia(&daemon, VEJLE, &["plan", "show", &case_id, "--as-of", &day(60)]).await);
+    let shown = ok(&kia(
+        &daemon,
+        VEJLE,
+        &["plan", "show", &case_id, "--as-of", &day(60)],
+    )
+    .await);
     let specialist = shown["projection"]["activities"]
         .as_array()
         .unwrap()
@@ -237,7 +378,15 @@ async fn plan_screening_and_contracting_commands() {
     assert_eq!(goal["causes"][0]["activity_id"], "specialist");
     // The drawing says the same to people.
     let drawn = tokio::process::Command::new(env!("CARGO_BIN_EXE_kia"))
-        .args(["plan", "show", &case_id, "--as-of", &day(60), "--width", "100"])
+        .args([
+            "plan",
+            "show",
+            &case_id,
+            "--as-of",
+            &day(60),
+            "--width",
+            "100",
+        ])
         .env("KIA_SERVER", format!("http://{}", daemon.grpc_addr))
         .env("KIA_DEV_IDENTITY", VEJLE)
         .output()
@@ -247,16 +396,29 @@ async fn plan_screening_and_contracting_commands() {
     assert!(drawn.contains("10 days late"), "{drawn}");
     assert!(drawn.contains("! specialist: waiting +10 days"), "{drawn}");
     assert!(drawn.contains("wait 20d"), "{drawn}");
-    assert!(!drawn.contains('\u{1b}'), "no colour when stdout is not a terminal");
+    assert!(
+        !drawn.contains('\u{1b}'),
+        "no colour when stdout is not a terminal"
+    );
 
     // Screening: a group, a screening, one assessment, the work list.
     let group = ok(&kia(
         &daemon,
         VEJLE,
         &[
-            "screening", "group", "create", "--name", "KIA-teamet", "--mode", "team-session",
-            "--member", "kia-doc:doctor", "--member", "kia-fys:physiotherapist",
-            "--required", "doctor,physiotherapist",
+            "screening",
+            "group",
+            "create",
+            "--name",
+            "KIA-teamet",
+            "--mode",
+            "team-session",
+            "--member",
+            "kia-doc:doctor",
+            "--member",
+            "kia-fys:physiotherapist",
+            "--required",
+            "doctor,physiotherapist",
         ],
     )
     .await);
@@ -270,14 +432,28 @@ async fn plan_screening_and_contracting_commands() {
     );
     let unscreened = ok(&kia(&daemon, VEJLE, &["screening", "unscreened"]).await);
     assert_eq!(unscreened["unscreened_new_cases"], 1);
-    let screening = ok(&kia(&daemon, VEJLE, &["screening", "open", &case_id, "--group", &group_id]).await);
+    let screening = ok(&kia(
+        &daemon,
+        VEJLE,
+        &["screening", "open", &case_id, "--group", &group_id],
+    )
+    .await);
     let screening_id = screening["screening_id"].as_str().unwrap().to_owned();
     let assessed = ok(&kia(
         &daemon,
         VEJLE,
         &[
-            "screening", "assess", &screening_id, "--discipline", "physiotherapist",
-            "--finding", "d430.23", "--domain", "physical", "--work-capacity", "4 h/day",
+            "screening",
+            "assess",
+            &screening_id,
+            "--discipline",
+            "physiotherapist",
+            "--finding",
+            "d430.23",
+            "--domain",
+            "physical",
+            "--work-capacity",
+            "4 h/day",
         ],
     )
     .await);
@@ -287,8 +463,15 @@ async fn plan_screening_and_contracting_commands() {
             &daemon,
             VEJLE,
             &[
-                "screening", "assess", &screening_id, "--discipline", "doctor", "--finding",
-                "b99999.2", "--work-capacity", "x",
+                "screening",
+                "assess",
+                &screening_id,
+                "--discipline",
+                "doctor",
+                "--finding",
+                "b99999.2",
+                "--work-capacity",
+                "x",
             ],
         )
         .await,
@@ -296,7 +479,12 @@ async fn plan_screening_and_contracting_commands() {
     assert_eq!(code, 2);
     assert_eq!(err["field_violations"][0]["field"], "findings[0].icf");
     let (code, err) = failed(
-        &kia(&daemon, VEJLE, &["screening", "conclude", &screening_id, "--category", "2"]).await,
+        &kia(
+            &daemon,
+            VEJLE,
+            &["screening", "conclude", &screening_id, "--category", "2"],
+        )
+        .await,
     );
     assert_eq!((code, err["rule_id"].as_str()), (5, Some("T-21")));
     let shown = ok(&kia(&daemon, VEJLE, &["screening", "show", &screening_id]).await);
@@ -306,7 +494,16 @@ async fn plan_screening_and_contracting_commands() {
     let provider = ok(&kia(
         &daemon,
         VEJLE,
-        &["provider", "create", "--name", "Quick Care", "--kind", "private-provider", "--organization-id", "quick-care"],
+        &[
+            "provider",
+            "create",
+            "--name",
+            "Quick Care",
+            "--kind",
+            "private-provider",
+            "--organization-id",
+            "quick-care",
+        ],
     )
     .await);
     let provider_id = provider["provider_id"].as_str().unwrap().to_owned();
@@ -316,45 +513,113 @@ async fn plan_screening_and_contracting_commands() {
         &daemon,
         VEJLE,
         &[
-            "contract", "create", "--provider", &provider_id, "--service", "return-to-work-course",
-            "--price-oere", "3860000", "--price-unit", "course", "--from", &ago(400), "--to", &ago(-30),
-            "--target", "referral-to-start-days=4.9",
+            "contract",
+            "create",
+            "--provider",
+            &provider_id,
+            "--service",
+            "return-to-work-course",
+            "--price-oere",
+            "3860000",
+            "--price-unit",
+            "course",
+            "--from",
+            &ago(400),
+            "--to",
+            &ago(-30),
+            "--target",
+            "referral-to-start-days=4.9",
         ],
     )
     .await);
     let contract_id = contract["contract_id"].as_str().unwrap().to_owned();
-    assert_eq!(contract["targets"][0]["metric"], "SCORECARD_METRIC_REFERRAL_TO_START_DAYS");
-    assert_eq!(ok(&kia(&daemon, VEJLE, &["contract", "show", &contract_id]).await)["price_oere"], 3_860_000);
     assert_eq!(
-        ok(&kia(&daemon, VEJLE, &["contract", "list"]).await)["contracts"].as_array().unwrap().len(),
+        contract["targets"][0]["metric"],
+        "SCORECARD_METRIC_REFERRAL_TO_START_DAYS"
+    );
+    assert_eq!(
+        ok(&kia(&daemon, VEJLE, &["contract", "show", &contract_id]).await)["price_oere"],
+        3_860_000
+    );
+    assert_eq!(
+        ok(&kia(&daemon, VEJLE, &["contract", "list"]).await)["contracts"]
+            .as_array()
+            .unwrap()
+            .len(),
         1
     );
     let referral = ok(&kia(
         &daemon,
         VEJLE,
-        &["referral", "create", "--contract", &contract_id, "--case", &case_id, "--on", &day(42)],
+        &[
+            "referral",
+            "create",
+            "--contract",
+            &contract_id,
+            "--case",
+            &case_id,
+            "--on",
+            &day(42),
+        ],
     )
     .await);
     let referral_id = referral["referral_id"].as_str().unwrap().to_owned();
     let quick_care = "quick-care:provider::coordinator";
-    ok(&kia(&daemon, quick_care, &["referral", "event", &referral_id, "--kind", "started", "--on", &day(49)]).await);
+    ok(&kia(
+        &daemon,
+        quick_care,
+        &[
+            "referral",
+            "event",
+            &referral_id,
+            "--kind",
+            "started",
+            "--on",
+            &day(49),
+        ],
+    )
+    .await);
     let ended = ok(&kia(
         &daemon,
         quick_care,
-        &["referral", "event", &referral_id, "--kind", "ended", "--on", &day(59), "--outcome", "recovered-fully"],
+        &[
+            "referral",
+            "event",
+            &referral_id,
+            "--kind",
+            "ended",
+            "--on",
+            &day(59),
+            "--outcome",
+            "recovered-fully",
+        ],
     )
     .await);
     assert_eq!(ended["outcome"], "REFERRAL_OUTCOME_RECOVERED_FULLY");
-    assert_eq!(ok(&kia(&daemon, VEJLE, &["referral", "show", &referral_id]).await)["started_on"], day(49));
     assert_eq!(
-        ok(&kia(&daemon, quick_care, &["referral", "list"]).await)["referrals"].as_array().unwrap().len(),
+        ok(&kia(&daemon, VEJLE, &["referral", "show", &referral_id]).await)["started_on"],
+        day(49)
+    );
+    assert_eq!(
+        ok(&kia(&daemon, quick_care, &["referral", "list"]).await)["referrals"]
+            .as_array()
+            .unwrap()
+            .len(),
         1,
         "the provider sees the referral under its contract"
     );
     let card = ok(&kia(
         &daemon,
         VEJLE,
-        &["provider", "scorecard", &provider_id, "--from", &ago(400), "--to", &ago(0)],
+        &[
+            "provider",
+            "scorecard",
+            &provider_id,
+            "--from",
+            &ago(400),
+            "--to",
+            &ago(0),
+        ],
     )
     .await);
     assert_eq!(card["counts"]["courses_completed"], 1);
@@ -365,7 +630,10 @@ async fn plan_screening_and_contracting_commands() {
         .find(|m| m["metric"] == "SCORECARD_METRIC_REFERRAL_TO_START_DAYS")
         .unwrap()
         .clone();
-    assert_eq!((wait["count"].as_u64(), wait["value"].as_f64()), (Some(1), Some(7.0)));
+    assert_eq!(
+        (wait["count"].as_u64(), wait["value"].as_f64()),
+        (Some(1), Some(7.0))
+    );
 }
 
 #[tokio::test]
@@ -391,27 +659,50 @@ async fn an_import_reports_bad_rows_and_a_rerun_creates_nothing_twice() {
     .unwrap();
     let path = file.to_str().unwrap();
     let first = kia(&daemon, VEJLE, &["import", path]).await;
-    assert_eq!(first.status.code(), Some(7), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(
+        first.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let report: Value = serde_json::from_slice(&first.stdout).unwrap();
-    assert_eq!((report["rows"].as_u64(), report["created"].as_u64()), (Some(5), Some(3)));
+    assert_eq!(
+        (report["rows"].as_u64(), report["created"].as_u64()),
+        (Some(5), Some(3))
+    );
     let rejected: Vec<(u64, String)> = report["results"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|r| r["result"] == "rejected")
-        .map(|r| (r["row"].as_u64().unwrap(), r["field"].as_str().unwrap().to_owned()))
+        .map(|r| {
+            (
+                r["row"].as_u64().unwrap(),
+                r["field"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         rejected,
-        [(3, "case.first_sick_day".to_owned()), (5, "employment_status".to_owned())]
+        [
+            (3, "case.first_sick_day".to_owned()),
+            (5, "employment_status".to_owned())
+        ]
     );
 
     let again = kia(&daemon, VEJLE, &["import", path]).await;
     assert_eq!(again.status.code(), Some(7));
     let report: Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert_eq!((report["created"].as_u64(), report["existing"].as_u64()), (Some(0), Some(3)));
+    assert_eq!(
+        (report["created"].as_u64(), report["existing"].as_u64()),
+        (Some(0), Some(3))
+    );
     let listed = ok(&kia(&daemon, VEJLE, &["case", "list"]).await);
-    assert_eq!(listed["cases"].as_array().unwrap().len(), 3, "nothing created twice");
+    assert_eq!(
+        listed["cases"].as_array().unwrap().len(),
+        3,
+        "nothing created twice"
+    );
 
     // Providers, all good: exit 0; a missing column stops before anything is sent: exit 2.
     let providers = dir.path().join("providers.csv");
@@ -420,31 +711,78 @@ async fn an_import_reports_bad_rows_and_a_rerun_creates_nothing_twice() {
         "name,kind,organization_id,cvr\nQuick Care,private-provider,quick-care,\n",
     )
     .unwrap();
-    let p = ok(&kia(&daemon, VEJLE, &["import", "--kind", "providers", providers.to_str().unwrap()]).await);
+    let p = ok(&kia(
+        &daemon,
+        VEJLE,
+        &["import", "--kind", "providers", providers.to_str().unwrap()],
+    )
+    .await);
     assert_eq!(p["created"], 1);
-    let p = ok(&kia(&daemon, VEJLE, &["import", "--kind", "providers", providers.to_str().unwrap()]).await);
-    assert_eq!((p["created"].as_u64(), p["existing"].as_u64()), (Some(0), Some(1)));
-    let (code, err) = failed(&kia(&daemon, VEJLE, &["import", "--kind", "plans", providers.to_str().unwrap()]).await);
+    let p = ok(&kia(
+        &daemon,
+        VEJLE,
+        &["import", "--kind", "providers", providers.to_str().unwrap()],
+    )
+    .await);
+    assert_eq!(
+        (p["created"].as_u64(), p["existing"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let (code, err) = failed(
+        &kia(
+            &daemon,
+            VEJLE,
+            &["import", "--kind", "plans", providers.to_str().unwrap()],
+        )
+        .await,
+    );
     assert_eq!(code, 2);
-    assert!(err["message"].as_str().unwrap().contains("case_id"), "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("case_id"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn the_demo_fills_an_empty_daemon_and_the_scorecard_has_numbers() {
     let daemon = Daemon::start(Backend::Sqlite).await;
     let server = format!("http://{}", daemon.grpc_addr);
-    let out = kia_at(&server, VEJLE, &["demo", "--server", &server, "--cases", "150"]).await;
+    let out = kia_at(
+        &server,
+        VEJLE,
+        &["demo", "--server", &server, "--cases", "150"],
+    )
+    .await;
     let summary = ok(&out);
     assert_eq!(summary["cases"], 150);
-    assert!(summary["courses_completed"].as_u64().unwrap() > 5, "{summary}");
+    assert!(
+        summary["courses_completed"].as_u64().unwrap() > 5,
+        "{summary}"
+    );
     let quick_care = summary["providers"][0]["id"].as_str().unwrap().to_owned();
     let (from, to) = (
         summary["scorecard_period"][0].as_str().unwrap().to_owned(),
         summary["scorecard_period"][1].as_str().unwrap().to_owned(),
     );
 
-    let card = ok(&kia(&daemon, VEJLE, &["provider", "scorecard", &quick_care, "--from", &from, "--to", &to]).await);
-    assert!(card["counts"]["courses_completed"].as_u64().unwrap() > 5, "{card}");
+    let card = ok(&kia(
+        &daemon,
+        VEJLE,
+        &[
+            "provider",
+            "scorecard",
+            &quick_care,
+            "--from",
+            &from,
+            "--to",
+            &to,
+        ],
+    )
+    .await);
+    assert!(
+        card["counts"]["courses_completed"].as_u64().unwrap() > 5,
+        "{card}"
+    );
     let exit_rate = card["metrics"]
         .as_array()
         .unwrap()
@@ -466,13 +804,26 @@ async fn the_demo_fills_an_empty_daemon_and_the_scorecard_has_numbers() {
         .unwrap()
         .to_owned();
     let plan = ok(&kia(&daemon, VEJLE, &["plan", "show", &lene]).await);
-    assert!(plan["projection"]["goals"][0]["slip_days"].as_i64().unwrap() > 0, "{plan}");
+    assert!(
+        plan["projection"]["goals"][0]["slip_days"]
+            .as_i64()
+            .unwrap()
+            > 0,
+        "{plan}"
+    );
     // AABENRAA: the standing group left no new case unscreened.
     let queue = ok(&kia(&daemon, AABENRAA, &["screening", "unscreened"]).await);
     assert_eq!(queue["unscreened_new_cases"], 0);
 
     // The same demo again on the same daemon refuses rather than doubling the municipality.
-    let (code, _) = failed(&kia_at(&server, VEJLE, &["demo", "--server", &server, "--cases", "10"]).await);
+    let (code, _) = failed(
+        &kia_at(
+            &server,
+            VEJLE,
+            &["demo", "--server", &server, "--cases", "10"],
+        )
+        .await,
+    );
     assert_eq!(code, 2);
 }
 
@@ -480,7 +831,16 @@ async fn the_demo_fills_an_empty_daemon_and_the_scorecard_has_numbers() {
 async fn the_demo_starts_its_own_daemon_on_a_data_directory() {
     let dir = tempfile::tempdir().unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kia"))
-        .args(["demo", "--listen", "127.0.0.1:0", "--cases", "40", "--exit", "--output", "json"])
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--cases",
+            "40",
+            "--exit",
+            "--output",
+            "json",
+        ])
         .arg("--data-dir")
         .arg(dir.path())
         .env_remove("KIA_SERVER")

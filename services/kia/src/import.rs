@@ -100,9 +100,15 @@ impl Row {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 enum RowResult {
-    Created { row: usize, id: String },
+    Created {
+        row: usize,
+        id: String,
+    },
     /// Imported by an earlier run (or an identical earlier row).
-    Existing { row: usize, id: String },
+    Existing {
+        row: usize,
+        id: String,
+    },
     Rejected {
         row: usize,
         /// The column (refused here) or the request field (refused by the daemon) at fault.
@@ -234,9 +240,13 @@ async fn import(s: &Session, args: &ImportArgs, rows: Vec<Row>) -> Result<Report
     };
     let limit = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    for row in rows.iter().cloned() {
-        let (s, limit, bar, known) = (s.clone(), limit.clone(), bar.clone(), known_providers.clone());
-        let started = started;
+    for row in rows.clone() {
+        let (s, limit, bar, known) = (
+            s.clone(),
+            limit.clone(),
+            bar.clone(),
+            known_providers.clone(),
+        );
         tasks.spawn(async move {
             let _permit = limit.acquire().await;
             let result = import_row(&s, kind, &row, &started, &known).await;
@@ -307,7 +317,9 @@ async fn import_row_inner(
     match kind {
         ImportKind::Cases => {
             let municipality = match row.get("municipality_code") {
-                "" => s.municipality(None).map_err(|f| RowResult::rejected(n, &f, "municipality_code"))?,
+                "" => s
+                    .municipality(None)
+                    .map_err(|f| RowResult::rejected(n, &f, "municipality_code"))?,
                 m => m.to_owned(),
             };
             let case = pb::Case {
@@ -329,19 +341,23 @@ async fn import_row_inner(
                 .into_inner()
                 .r#case
                 .unwrap_or_default();
-            Ok(done(case.case_id, created_before(case.create_time.as_ref(), started)))
+            Ok(done(
+                case.case_id,
+                created_before(case.create_time.as_ref(), started),
+            ))
         }
         ImportKind::Plans => {
             let raw_author = row.get("author");
-            let (person, capacity) = raw_author.split_once(':').unwrap_or((raw_author, "caseworker"));
-            let capacity = parse_enum("kia.v1.Capacity", capacity).map_err(|message| {
-                RowResult::Rejected {
+            let (person, capacity) = raw_author
+                .split_once(':')
+                .unwrap_or((raw_author, "caseworker"));
+            let capacity =
+                parse_enum("kia.v1.Capacity", capacity).map_err(|message| RowResult::Rejected {
                     row: n,
                     field: "author".into(),
                     code: "INVALID_ARGUMENT".into(),
                     message,
-                }
-            })?;
+                })?;
             let stage = match row.get("stage") {
                 "" => pb::PlanStage::Preliminary as i32,
                 _ => enum_cell(row, "stage", "kia.v1.PlanStage")?,
@@ -364,7 +380,10 @@ async fn import_row_inner(
                 .into_inner()
                 .plan
                 .unwrap_or_default();
-            Ok(done(plan.case_id, created_before(plan.create_time.as_ref(), started)))
+            Ok(done(
+                plan.case_id,
+                created_before(plan.create_time.as_ref(), started),
+            ))
         }
         ImportKind::Providers => {
             let provider = pb::Provider {
@@ -413,7 +432,11 @@ fn print_report(s: &Session, report: &Report) {
             {
                 table.row(vec![
                     row.to_string(),
-                    if field.is_empty() { "-".into() } else { field.clone() },
+                    if field.is_empty() {
+                        "-".into()
+                    } else {
+                        field.clone()
+                    },
                     code.clone(),
                     message.clone(),
                 ]);
@@ -424,6 +447,7 @@ fn print_report(s: &Session, report: &Report) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -439,12 +463,39 @@ mod tests {
 
     #[test]
     fn the_request_id_is_the_rows_content_not_its_place() {
-        let a = row(2, &[("citizen_reference", "v-1"), ("first_sick_day", "2026-10-05")]);
-        let moved = row(9, &[("first_sick_day", "2026-10-05 "), ("citizen_reference", "v-1")]);
-        let other = row(2, &[("citizen_reference", "v-2"), ("first_sick_day", "2026-10-05")]);
-        assert_eq!(a.request_id(ImportKind::Cases), moved.request_id(ImportKind::Cases));
-        assert_ne!(a.request_id(ImportKind::Cases), other.request_id(ImportKind::Cases));
-        assert_ne!(a.request_id(ImportKind::Cases), a.request_id(ImportKind::Plans));
+        let a = row(
+            2,
+            &[
+                ("citizen_reference", "v-1"),
+                ("first_sick_day", "2026-10-05"),
+            ],
+        );
+        let moved = row(
+            9,
+            &[
+                ("first_sick_day", "2026-10-05 "),
+                ("citizen_reference", "v-1"),
+            ],
+        );
+        let other = row(
+            2,
+            &[
+                ("citizen_reference", "v-2"),
+                ("first_sick_day", "2026-10-05"),
+            ],
+        );
+        assert_eq!(
+            a.request_id(ImportKind::Cases),
+            moved.request_id(ImportKind::Cases)
+        );
+        assert_ne!(
+            a.request_id(ImportKind::Cases),
+            other.request_id(ImportKind::Cases)
+        );
+        assert_ne!(
+            a.request_id(ImportKind::Cases),
+            a.request_id(ImportKind::Plans)
+        );
         assert!(a.request_id(ImportKind::Cases).len() <= 64);
     }
 }

@@ -190,7 +190,12 @@ pub async fn run(s: Session, command: CaseCommand) -> Result<(), Failure> {
             all.cases.truncate(limit);
             s.out.message(&all, "kia.v1.ListCasesResponse", || {
                 let mut table = Table::new(&[
-                    "case", "municipality", "first sick day", "state", "category", "citizen",
+                    "case",
+                    "municipality",
+                    "first sick day",
+                    "state",
+                    "category",
+                    "citizen",
                 ]);
                 for c in &all.cases {
                     table.row(vec![
@@ -336,7 +341,10 @@ fn print_case(s: &Session, c: &pb::Case) {
         ("case", c.case_id.clone()),
         ("municipality", c.municipality_code.clone()),
         ("first sick day", c.first_sick_day.clone()),
-        ("employment", label("kia.v1.EmploymentStatus", c.employment_status)),
+        (
+            "employment",
+            label("kia.v1.EmploymentStatus", c.employment_status),
+        ),
         ("employer", or_dash(&c.employer_reference)),
         ("citizen", c.citizen_reference.clone()),
         ("state", label("kia.v1.CaseState", c.state)),

@@ -206,7 +206,9 @@ pub async fn provider(s: Session, command: ProviderCommand) -> Result<(), Failur
                 .into_inner()
                 .provider
                 .unwrap_or_default();
-            s.out.message(&p, "kia.v1.Provider", || print_providers(&s, &[p.clone()]));
+            s.out.message(&p, "kia.v1.Provider", || {
+                print_providers(&s, std::slice::from_ref(&p))
+            });
         }
         ProviderCommand::List => {
             let mut all = pb::ListProvidersResponse::default();
@@ -249,7 +251,9 @@ pub async fn provider(s: Session, command: ProviderCommand) -> Result<(), Failur
                 })
                 .await?
                 .into_inner();
-            s.out.message(&r, "kia.v1.GetScorecardResponse", || print_scorecard(&s, &r));
+            s.out.message(&r, "kia.v1.GetScorecardResponse", || {
+                print_scorecard(&s, &r)
+            });
         }
     }
     Ok(())
@@ -270,7 +274,7 @@ fn print_providers(s: &Session, providers: &[pb::Provider]) {
 }
 
 fn print_scorecard(s: &Session, r: &pb::GetScorecardResponse) {
-    let counts = r.counts.clone().unwrap_or_default();
+    let counts = r.counts.unwrap_or_default();
     s.out.fields(&[
         ("scope", format!("{} {}", r.scope_kind, r.scope_id)),
         ("period", format!("{} .. {}", r.period_from, r.period_to)),
@@ -356,7 +360,10 @@ pub async fn contract(s: Session, command: ContractCommand) -> Result<(), Failur
                 max_concurrent,
                 period_from: from.to_string(),
                 period_to: to.to_string(),
-                targets: targets.iter().map(|t| target(t)).collect::<Result<_, _>>()?,
+                targets: targets
+                    .iter()
+                    .map(|t| target(t))
+                    .collect::<Result<_, _>>()?,
                 ..Default::default()
             };
             let k = c
@@ -368,7 +375,9 @@ pub async fn contract(s: Session, command: ContractCommand) -> Result<(), Failur
                 .into_inner()
                 .contract
                 .unwrap_or_default();
-            s.out.message(&k, "kia.v1.Contract", || print_contracts(&s, &[k.clone()]));
+            s.out.message(&k, "kia.v1.Contract", || {
+                print_contracts(&s, std::slice::from_ref(&k))
+            });
         }
         ContractCommand::Show { contract_id } => {
             let k = c
@@ -377,7 +386,9 @@ pub async fn contract(s: Session, command: ContractCommand) -> Result<(), Failur
                 .into_inner()
                 .contract
                 .unwrap_or_default();
-            s.out.message(&k, "kia.v1.Contract", || print_contracts(&s, &[k.clone()]));
+            s.out.message(&k, "kia.v1.Contract", || {
+                print_contracts(&s, std::slice::from_ref(&k))
+            });
         }
         ContractCommand::List { provider } => {
             let mut all = pb::ListContractsResponse::default();
@@ -406,7 +417,13 @@ pub async fn contract(s: Session, command: ContractCommand) -> Result<(), Failur
 
 fn print_contracts(s: &Session, contracts: &[pb::Contract]) {
     let mut table = Table::new(&[
-        "contract", "provider", "municipality", "service", "price (DKK)", "period", "targets",
+        "contract",
+        "provider",
+        "municipality",
+        "service",
+        "price (DKK)",
+        "period",
+        "targets",
     ]);
     for k in contracts {
         table.row(vec![
@@ -436,7 +453,9 @@ pub async fn referral(s: Session, command: ReferralCommand) -> Result<(), Failur
     let mut c = s.contracting();
     let one = |r: Option<pb::Referral>| {
         let r = r.unwrap_or_default();
-        s.out.message(&r, "kia.v1.Referral", || print_referrals(&s, &[r.clone()]));
+        s.out.message(&r, "kia.v1.Referral", || {
+            print_referrals(&s, std::slice::from_ref(&r))
+        });
     };
     match command {
         ReferralCommand::Create {

@@ -174,6 +174,7 @@ impl From<anyhow::Error> for Failure {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use tonic_types::ErrorDetails;
@@ -190,7 +191,11 @@ mod tests {
         assert_eq!(failure.code, "INVALID_ARGUMENT");
         assert_eq!(failure.exit, exit::USAGE);
         assert_eq!(failure.field(), Some("case.first_sick_day"));
-        assert!(failure.human().contains("field case.first_sick_day: must be a date"));
+        assert!(
+            failure
+                .human()
+                .contains("field case.first_sick_day: must be a date")
+        );
 
         let mut details = ErrorDetails::new();
         details.set_error_info(
@@ -201,7 +206,11 @@ mod tests {
         let status = tonic::Status::with_error_details(Code::FailedPrecondition, "no", details);
         let failure = Failure::from(status);
         assert_eq!(
-            (failure.code.as_str(), failure.exit, failure.rule_id.as_deref()),
+            (
+                failure.code.as_str(),
+                failure.exit,
+                failure.rule_id.as_deref()
+            ),
             ("FAILED_PRECONDITION", exit::CONFLICT, Some("001-I4"))
         );
     }

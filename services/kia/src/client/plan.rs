@@ -147,7 +147,11 @@ fn author(raw: Option<&str>) -> Result<pb::Party, Failure> {
     })
 }
 
-pub async fn run(s: Session, author_arg: Option<String>, command: PlanCommand) -> Result<(), Failure> {
+pub async fn run(
+    s: Session,
+    author_arg: Option<String>,
+    command: PlanCommand,
+) -> Result<(), Failure> {
     let mut plans = s.plans();
     let mut apply = async |case_id: String, etag: Option<String>, change: Change| {
         let etag = match etag {

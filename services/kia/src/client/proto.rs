@@ -120,13 +120,17 @@ pub fn to_json<M: prost::Message>(message: &M, full_name: &str) -> serde_json::V
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use kia_proto::v1 as pb;
 
     #[test]
     fn enums_take_their_short_names() {
-        assert_eq!(parse_enum("kia.v1.Category", "2"), Ok(pb::Category::Category2 as i32));
+        assert_eq!(
+            parse_enum("kia.v1.Category", "2"),
+            Ok(pb::Category::Category2 as i32)
+        );
         assert_eq!(
             parse_enum("kia.v1.ContactMode", "IN_PERSON"),
             Ok(pb::ContactMode::InPerson as i32)

@@ -165,7 +165,10 @@ fn proposed(raw: &str) -> Result<pb::ProposedPlanActivity, Failure> {
         let (offer, description) = rest
             .split_once(':')
             .ok_or_else(|| bad("an active offer names its OFFER_TYPE".into()))?;
-        (parse_enum("kia.v1.ProposedOfferType", offer).map_err(bad)?, description)
+        (
+            parse_enum("kia.v1.ProposedOfferType", offer).map_err(bad)?,
+            description,
+        )
     } else {
         (0, rest)
     };
@@ -189,7 +192,10 @@ pub async fn run(s: Session, command: ScreeningCommand) -> Result<(), Failure> {
         }) => {
             let group = pb::ScreeningGroup {
                 display_name: name,
-                members: members.iter().map(|m| member(m)).collect::<Result<_, _>>()?,
+                members: members
+                    .iter()
+                    .map(|m| member(m))
+                    .collect::<Result<_, _>>()?,
                 mode,
                 session_limit_minutes: session_limit,
                 required_disciplines: required,
@@ -275,12 +281,11 @@ pub async fn run(s: Session, command: ScreeningCommand) -> Result<(), Failure> {
             full_return_by,
             etag,
         } => {
-            let expected_return = (partial_from.is_some() || full_return_by.is_some()).then(|| {
-                pb::ExpectedReturn {
+            let expected_return =
+                (partial_from.is_some() || full_return_by.is_some()).then(|| pb::ExpectedReturn {
                     partial_from: partial_from.map(|d| d.to_string()).unwrap_or_default(),
                     full_by: full_return_by.map(|d| d.to_string()).unwrap_or_default(),
-                }
-            });
+                });
             let r = client
                 .conclude_screening(pb::ConcludeScreeningRequest {
                     screening_id,
@@ -319,7 +324,8 @@ pub async fn run(s: Session, command: ScreeningCommand) -> Result<(), Failure> {
                     ("overdue", r.overdue.to_string()),
                 ]);
                 println!();
-                let mut table = Table::new(&["case", "first sick day", "due (D55)", "days left", "status"]);
+                let mut table =
+                    Table::new(&["case", "first sick day", "due (D55)", "days left", "status"]);
                 for c in &r.cases {
                     let status = label("kia.v1.DeadlineStatus", c.status);
                     table.row(vec![
@@ -327,7 +333,11 @@ pub async fn run(s: Session, command: ScreeningCommand) -> Result<(), Failure> {
                         c.first_sick_day.clone(),
                         c.due_on.clone(),
                         c.days_left.to_string(),
-                        if c.days_left < 0 { s.out.alarm(&status) } else { status },
+                        if c.days_left < 0 {
+                            s.out.alarm(&status)
+                        } else {
+                            status
+                        },
                     ]);
                 }
                 s.out.table(&table);

@@ -57,7 +57,10 @@ pub enum CourseEnd {
 impl CourseEnd {
     /// Quick Care's "left sickness benefit".
     pub fn exits(self) -> bool {
-        matches!(self, Self::RecoveredFully | Self::LeftBenefit | Self::OtherBenefit)
+        matches!(
+            self,
+            Self::RecoveredFully | Self::LeftBenefit | Self::OtherBenefit
+        )
     }
 }
 
@@ -199,6 +202,7 @@ fn course(rng: &mut StdRng, d0: NaiveDate, weeks: f64) -> Drawn {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -262,7 +266,12 @@ mod tests {
             assert!(c.closed_on.is_none_or(|d| d <= now()));
             assert!(c.visitation.is_none_or(|(d, _)| d <= now()));
             if let Some(k) = &c.course {
-                for d in [Some(k.referred_on), k.started_on, k.placement_on, k.ended_on] {
+                for d in [
+                    Some(k.referred_on),
+                    k.started_on,
+                    k.placement_on,
+                    k.ended_on,
+                ] {
                     assert!(d.is_none_or(|d| d <= now()));
                 }
             }

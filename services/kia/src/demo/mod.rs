@@ -102,7 +102,10 @@ pub struct Named {
 
 pub fn main(args: DemoArgs) -> ExitCode {
     let json = args.output == Format::Json;
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return client::report(&Failure::other(format!("async runtime: {e}")), json),
     };
@@ -258,7 +261,7 @@ async fn fill(c: &Callers, args: &DemoArgs, now: NaiveDate) -> Result<Summary, F
     let scripts = cohort::municipality(args.seed, now, args.cases);
     let limit = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    for script in scripts.iter().cloned() {
+    for script in scripts.clone() {
         let (vejle, quick_care, limit) = (c.vejle.clone(), c.quick_care.clone(), limit.clone());
         let contract = setup.quick_care_contract.clone();
         tasks.spawn(async move {
@@ -313,7 +316,10 @@ async fn fill(c: &Callers, args: &DemoArgs, now: NaiveDate) -> Result<Summary, F
         .map(|n| n.id.clone())
         .unwrap_or_default();
     summary.try_next = vec![
-        format!("export KIA_SERVER={} KIA_DEV_IDENTITY=jc-630:jobcenter:630:caseworker", summary.server),
+        format!(
+            "export KIA_SERVER={} KIA_DEV_IDENTITY=jc-630:jobcenter:630:caseworker",
+            summary.server
+        ),
         format!("kia provider scorecard {quick_care} --from {from} --to {to}"),
         format!("kia plan show {lene}"),
         "kia case list --state open".to_owned(),
@@ -455,7 +461,10 @@ fn print_summary(out: &Output, s: &Summary) {
         println!("{}", serde_json::to_value(s).unwrap_or_default());
         return;
     }
-    println!("{}", out.bold(&format!("A municipality as of {} (seed {})", s.now, s.seed)));
+    println!(
+        "{}",
+        out.bold(&format!("A municipality as of {} (seed {})", s.now, s.seed))
+    );
     out.fields(&[
         ("daemon", s.server.clone()),
         (

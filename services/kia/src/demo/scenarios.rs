@@ -24,7 +24,11 @@ pub async fn setup(c: &Callers, now: NaiveDate, summary: &mut Summary) -> Result
     let mut contracting = c.vejle.contracting();
     let mut providers = Vec::new();
     for (name, kind, org) in [
-        ("Quick Care", pb::ProviderKind::PrivateProvider, "quick-care"),
+        (
+            "Quick Care",
+            pb::ProviderKind::PrivateProvider,
+            "quick-care",
+        ),
         (
             "Arbejdsmedicinsk Klinik Vejle",
             pb::ProviderKind::OccupationalMedicineClinic,
@@ -194,7 +198,11 @@ fn party(person: &str, organisation: &str, capacity: pb::Capacity) -> pb::Party 
 }
 
 /// Applies changes one after the other, each against the etag the previous one returned.
-async fn changes(s: &Session, mut plan: pb::Plan, changes: Vec<Change>) -> Result<pb::Plan, Failure> {
+async fn changes(
+    s: &Session,
+    mut plan: pb::Plan,
+    changes: Vec<Change>,
+) -> Result<pb::Plan, Failure> {
     let mut client = s.plans();
     for change in changes {
         plan = client
@@ -227,7 +235,14 @@ async fn create_plan(s: &Session, case_id: &str, kind: pb::PlanKind) -> Result<p
         .unwrap_or_default())
 }
 
-fn add(id: &str, kind: Kind, responsible: &str, start: String, end: String, after: &[&str]) -> Change {
+fn add(
+    id: &str,
+    kind: Kind,
+    responsible: &str,
+    start: String,
+    end: String,
+    after: &[&str],
+) -> Change {
     Change::AddActivity(pb::AddActivity {
         activity: Some(pb::PlanActivity {
             activity_id: id.into(),
@@ -276,15 +291,33 @@ fn goal(by: String, after: &[&str]) -> Change {
 
 /// A follow-up plan of an open long case: physiotherapy under way, a specialist appointment the
 /// waiting list put three weeks after the planned date, adjusted hours after it, and the goal.
-pub async fn plan_with_waiting_time(s: &Session, case_id: &str, now: NaiveDate) -> Result<(), Failure> {
+pub async fn plan_with_waiting_time(
+    s: &Session,
+    case_id: &str,
+    now: NaiveDate,
+) -> Result<(), Failure> {
     let plan = create_plan(s, case_id, pb::PlanKind::FollowUpPlan).await?;
     changes(
         s,
         plan,
         vec![
-            add("physio", health(pb::HealthActivityKind::Physiotherapy), "fysio-vejle", day(now, -14), day(now, 28), &[]),
+            add(
+                "physio",
+                health(pb::HealthActivityKind::Physiotherapy),
+                "fysio-vejle",
+                day(now, -14),
+                day(now, 28),
+                &[],
+            ),
             start("physio", day(now, -14)),
-            add("specialist", health(pb::HealthActivityKind::Specialist), "sygehus-lillebaelt", day(now, -7), day(now, -7), &[]),
+            add(
+                "specialist",
+                health(pb::HealthActivityKind::Specialist),
+                "sygehus-lillebaelt",
+                day(now, -7),
+                day(now, -7),
+                &[],
+            ),
             book("specialist", day(now, 14)),
             add(
                 "adjusted-hours",
@@ -311,7 +344,12 @@ pub async fn plan_with_waiting_time(s: &Session, case_id: &str, now: NaiveDate) 
 /// step-up from D75 and back full time by D94. Her twin case adds the derived variant: a
 /// specialist appointment planned for D50 is only had on D84, and the step-up waits for it, so
 /// the full return slips past D94.
-pub async fn kia_lene(c: &Callers, setup: &Setup, now: NaiveDate, summary: &mut Summary) -> Result<(), Failure> {
+pub async fn kia_lene(
+    c: &Callers,
+    setup: &Setup,
+    now: NaiveDate,
+    summary: &mut Summary,
+) -> Result<(), Failure> {
     let d0 = now - Duration::days(60);
     for (name, waiting) in [("KIA-LENE", false), ("KIA-LENE with a waiting time", true)] {
         let case = c
@@ -350,31 +388,67 @@ pub async fn kia_lene(c: &Callers, setup: &Setup, now: NaiveDate, summary: &mut 
         let mut steps = vec![
             Change::AssignRole(pb::AssignRole {
                 role: pb::PlanRole::PlanFollowUp as i32,
-                party: Some(party("kia-sw", "kia-team-vejle", pb::Capacity::SocialWorker)),
+                party: Some(party(
+                    "kia-sw",
+                    "kia-team-vejle",
+                    pb::Capacity::SocialWorker,
+                )),
             }),
             Change::AssignRole(pb::AssignRole {
                 role: pb::PlanRole::WorkplaceContact as i32,
-                party: Some(party("kia-fys", "kia-team-vejle", pb::Capacity::Physiotherapist)),
+                party: Some(party(
+                    "kia-fys",
+                    "kia-team-vejle",
+                    pb::Capacity::Physiotherapist,
+                )),
             }),
             Change::Finalise(pb::FinalisePlan {
                 kind: pb::PlanKind::KiaReturnPlan as i32,
             }),
-            add("job-review", review, "kia-team-vejle", day(d0, 45), day(d0, 45), &[]),
+            add(
+                "job-review",
+                review,
+                "kia-team-vejle",
+                day(d0, 45),
+                day(d0, 45),
+                &[],
+            ),
             start("job-review", day(d0, 45)),
             Change::CompleteActivity(pb::CompleteActivity {
                 activity_id: "job-review".into(),
                 completed_on: day(d0, 45),
             }),
-            add("partial-4h", partial(20.0), "employer", day(d0, 49), day(d0, 75), &["job-review"]),
+            add(
+                "partial-4h",
+                partial(20.0),
+                "employer",
+                day(d0, 49),
+                day(d0, 75),
+                &["job-review"],
+            ),
             start("partial-4h", day(d0, 49)),
         ];
         let mut step_up_after = vec!["partial-4h"];
         if waiting {
-            steps.push(add("specialist", health(pb::HealthActivityKind::Specialist), "sygehus-lillebaelt", day(d0, 50), day(d0, 50), &[]));
+            steps.push(add(
+                "specialist",
+                health(pb::HealthActivityKind::Specialist),
+                "sygehus-lillebaelt",
+                day(d0, 50),
+                day(d0, 50),
+                &[],
+            ));
             steps.push(book("specialist", day(d0, 84)));
             step_up_after.push("specialist");
         }
-        steps.push(add("partial-6h", partial(30.0), "employer", day(d0, 75), day(d0, 94), &step_up_after));
+        steps.push(add(
+            "partial-6h",
+            partial(30.0),
+            "employer",
+            day(d0, 75),
+            day(d0, 94),
+            &step_up_after,
+        ));
         steps.push(goal(day(d0, 94), &[]));
         changes(&c.vejle, plan, steps).await?;
         summary.scenarios.push(Named {
@@ -404,7 +478,12 @@ fn findings(codes: &[&str]) -> Vec<pb::IcfFinding> {
 }
 
 /// The KIA team's morning on D42: four talks within two hours, then the conclusion.
-async fn kia_session(s: &Session, case_id: &str, group: &str, d0: NaiveDate) -> Result<(), Failure> {
+async fn kia_session(
+    s: &Session,
+    case_id: &str,
+    group: &str,
+    d0: NaiveDate,
+) -> Result<(), Failure> {
     use pb::AssessmentDomain as Dom;
     use pb::Discipline as D;
     let d42 = d0 + Duration::days(42);
@@ -420,10 +499,30 @@ async fn kia_session(s: &Session, case_id: &str, group: &str, d0: NaiveDate) -> 
         .screening
         .unwrap_or_default();
     for (i, (discipline, who, codes, domains)) in [
-        (D::Doctor, "kia-doc", &["b28013.2"][..], &[Dom::Physical][..]),
-        (D::Chiropractor, "kia-kiro", &["b710.1"][..], &[Dom::Physical][..]),
-        (D::Physiotherapist, "kia-fys", &["d430.23", "d415.1"][..], &[Dom::Physical, Dom::Employment][..]),
-        (D::Psychologist, "kia-psyk", &["b152.1", "e330+2"][..], &[Dom::Psychological, Dom::Social][..]),
+        (
+            D::Doctor,
+            "kia-doc",
+            &["b28013.2"][..],
+            &[Dom::Physical][..],
+        ),
+        (
+            D::Chiropractor,
+            "kia-kiro",
+            &["b710.1"][..],
+            &[Dom::Physical][..],
+        ),
+        (
+            D::Physiotherapist,
+            "kia-fys",
+            &["d430.23", "d415.1"][..],
+            &[Dom::Physical, Dom::Employment][..],
+        ),
+        (
+            D::Psychologist,
+            "kia-psyk",
+            &["b152.1", "e330+2"][..],
+            &[Dom::Psychological, Dom::Social][..],
+        ),
     ]
     .into_iter()
     .enumerate()
@@ -507,9 +606,24 @@ pub async fn aabenraa(c: &Callers, now: NaiveDate, summary: &mut Summary) -> Res
             .screening
             .unwrap_or_default();
         for (hour, (discipline, who, codes, domains)) in (9..).zip([
-            (D::Caseworker, "cw-580-1", &["d845.2"][..], &[Dom::Social, Dom::Employment][..]),
-            (D::Doctor, "qc-doc", &["b28013.2"][..], &[Dom::Physical, Dom::Psychological][..]),
-            (D::Physiotherapist, "qc-fys", &["d430.23"][..], &[Dom::Physical][..]),
+            (
+                D::Caseworker,
+                "cw-580-1",
+                &["d845.2"][..],
+                &[Dom::Social, Dom::Employment][..],
+            ),
+            (
+                D::Doctor,
+                "qc-doc",
+                &["b28013.2"][..],
+                &[Dom::Physical, Dom::Psychological][..],
+            ),
+            (
+                D::Physiotherapist,
+                "qc-fys",
+                &["d430.23"][..],
+                &[Dom::Physical][..],
+            ),
         ]) {
             screening
                 .record_assessment(pb::RecordAssessmentRequest {

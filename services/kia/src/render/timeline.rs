@@ -32,14 +32,19 @@ fn enum_label(full_name: &str, number: i32) -> String {
 fn kind_of(a: &pb::PlanActivity) -> String {
     use pb::plan_activity::Kind;
     match &a.kind {
-        Some(Kind::Health(h)) => format!("health {}", enum_label("kia.v1.HealthActivityKind", h.kind)),
+        Some(Kind::Health(h)) => {
+            format!("health {}", enum_label("kia.v1.HealthActivityKind", h.kind))
+        }
         Some(Kind::Employment(e)) => format!(
             "employment {} {} h/wk",
             enum_label("kia.v1.EmploymentActivityKind", e.kind),
             e.hours_per_week
         ),
         Some(Kind::Workplace(w)) => {
-            format!("workplace {}", enum_label("kia.v1.WorkplaceActivityKind", w.kind))
+            format!(
+                "workplace {}",
+                enum_label("kia.v1.WorkplaceActivityKind", w.kind)
+            )
         }
         None => "-".to_owned(),
     }
@@ -84,7 +89,11 @@ pub fn render(response: &pb::GetPlanResponse, width: usize) -> String {
         enum_label("kia.v1.PlanStage", plan.stage),
         plan.case_id,
         plan.owner,
-        if projection.as_of.is_empty() { "-" } else { &projection.as_of },
+        if projection.as_of.is_empty() {
+            "-"
+        } else {
+            &projection.as_of
+        },
     ));
     for goal in &plan.goals {
         let g = projection.goals.iter().find(|g| g.goal_id == goal.goal_id);
@@ -250,7 +259,11 @@ pub fn render(response: &pb::GetPlanResponse, width: usize) -> String {
                     note.push(format!("late {}d", s.delay_days));
                 }
                 note.extend(causes.iter().cloned());
-                let kind = if a.booked_start.is_empty() { "expected" } else { "booked" };
+                let kind = if a.booked_start.is_empty() {
+                    "expected"
+                } else {
+                    "booked"
+                };
                 out.push_str(&line("", kind, &expected, &note.join(" ")));
             }
         }
@@ -276,7 +289,14 @@ pub fn render(response: &pb::GetPlanResponse, width: usize) -> String {
     ));
 
     let mut table = crate::client::output::Table::new(&[
-        "activity", "what", "status", "planned", "booked", "actual", "wait", "responsible",
+        "activity",
+        "what",
+        "status",
+        "planned",
+        "booked",
+        "actual",
+        "wait",
+        "responsible",
     ]);
     for a in &plan.activities {
         let span = |from: &str, to: &str| match (from.is_empty(), to.is_empty()) {
@@ -303,11 +323,17 @@ pub fn render(response: &pb::GetPlanResponse, width: usize) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use pb::plan_activity::Kind;
 
-    fn activity(id: &str, kind: Kind, planned: (&str, &str), status: pb::ActivityStatus) -> pb::PlanActivity {
+    fn activity(
+        id: &str,
+        kind: Kind,
+        planned: (&str, &str),
+        status: pb::ActivityStatus,
+    ) -> pb::PlanActivity {
         pb::PlanActivity {
             activity_id: id.into(),
             kind: Some(kind),
