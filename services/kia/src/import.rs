@@ -221,15 +221,21 @@ async fn import(s: &Session, args: &ImportArgs, rows: Vec<Row>) -> Result<Report
     let kind = args.kind;
     let started = prost_types::Timestamp::from(std::time::SystemTime::now());
     let known_providers: Arc<HashSet<String>> = Arc::new(if kind == ImportKind::Providers {
-        let r = s
-            .contracting()
-            .list_providers(pb::ListProvidersRequest {
-                page_size: 500,
-                page_token: String::new(),
-            })
-            .await?
-            .into_inner();
-        r.providers.into_iter().map(|p| p.provider_id).collect()
+        let (providers, _) = client::all_pages(usize::MAX, |page_token| {
+            let mut c = s.contracting();
+            async move {
+                let r = c
+                    .list_providers(pb::ListProvidersRequest {
+                        page_size: 500,
+                        page_token,
+                    })
+                    .await?
+                    .into_inner();
+                Ok((r.providers, r.next_page_token))
+            }
+        })
+        .await?;
+        providers.into_iter().map(|p| p.provider_id).collect()
     } else {
         HashSet::new()
     });

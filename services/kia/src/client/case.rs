@@ -6,7 +6,7 @@ use kia_proto::v1 as pb;
 
 use super::output::{Table, or_dash};
 use super::proto::{EnumArg, label};
-use super::{ConnectArgs, Failure, Session, date_or_today};
+use super::{ConnectArgs, Failure, Session, all_pages, date_or_today};
 
 #[derive(Debug, Args)]
 pub struct CaseArgs {
@@ -170,24 +170,24 @@ pub async fn run(s: Session, command: CaseCommand) -> Result<(), Failure> {
             municipality,
             limit,
         } => {
-            let mut all = pb::ListCasesResponse::default();
-            loop {
-                let page = cases
-                    .list_cases(pb::ListCasesRequest {
-                        page_size: i32::try_from(limit.clamp(1, 500)).unwrap_or(500),
-                        page_token: all.next_page_token.clone(),
-                        municipality_code: municipality.clone().unwrap_or_default(),
-                        state: state.unwrap_or_default(),
-                    })
-                    .await?
-                    .into_inner();
-                all.cases.extend(page.cases);
-                all.next_page_token = page.next_page_token;
-                if all.next_page_token.is_empty() || all.cases.len() >= limit {
-                    break;
+            let (cases, next_page_token) = all_pages(limit, |page_token| {
+                let mut cases = cases.clone();
+                let request = pb::ListCasesRequest {
+                    page_size: i32::try_from(limit.clamp(1, 500)).unwrap_or(500),
+                    page_token,
+                    municipality_code: municipality.clone().unwrap_or_default(),
+                    state: state.unwrap_or_default(),
+                };
+                async move {
+                    let r = cases.list_cases(request).await?.into_inner();
+                    Ok((r.cases, r.next_page_token))
                 }
-            }
-            all.cases.truncate(limit);
+            })
+            .await?;
+            let all = pb::ListCasesResponse {
+                cases,
+                next_page_token,
+            };
             s.out.message(&all, "kia.v1.ListCasesResponse", || {
                 let mut table = Table::new(&[
                     "case",

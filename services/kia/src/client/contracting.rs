@@ -7,7 +7,7 @@ use kia_proto::v1 as pb;
 
 use super::output::{Table, or_dash};
 use super::proto::{EnumArg, label, parse_enum};
-use super::{ConnectArgs, Failure, Session, date_or_today};
+use super::{ConnectArgs, Failure, Session, all_pages, date_or_today};
 
 #[derive(Debug, Args)]
 pub struct ProviderArgs {
@@ -211,21 +211,22 @@ pub async fn provider(s: Session, command: ProviderCommand) -> Result<(), Failur
             });
         }
         ProviderCommand::List => {
-            let mut all = pb::ListProvidersResponse::default();
-            loop {
-                let page = c
-                    .list_providers(pb::ListProvidersRequest {
-                        page_size: 500,
-                        page_token: all.next_page_token.clone(),
-                    })
-                    .await?
-                    .into_inner();
-                all.providers.extend(page.providers);
-                all.next_page_token = page.next_page_token;
-                if all.next_page_token.is_empty() {
-                    break;
+            let (providers, _) = all_pages(usize::MAX, |page_token| {
+                let mut c = c.clone();
+                let request = pb::ListProvidersRequest {
+                    page_size: 500,
+                    page_token,
+                };
+                async move {
+                    let r = c.list_providers(request).await?.into_inner();
+                    Ok((r.providers, r.next_page_token))
                 }
-            }
+            })
+            .await?;
+            let all = pb::ListProvidersResponse {
+                providers,
+                next_page_token: String::new(),
+            };
             s.out.message(&all, "kia.v1.ListProvidersResponse", || {
                 print_providers(&s, &all.providers)
             });
@@ -391,22 +392,23 @@ pub async fn contract(s: Session, command: ContractCommand) -> Result<(), Failur
             });
         }
         ContractCommand::List { provider } => {
-            let mut all = pb::ListContractsResponse::default();
-            loop {
-                let page = c
-                    .list_contracts(pb::ListContractsRequest {
-                        page_size: 500,
-                        page_token: all.next_page_token.clone(),
-                        provider_id: provider.clone(),
-                    })
-                    .await?
-                    .into_inner();
-                all.contracts.extend(page.contracts);
-                all.next_page_token = page.next_page_token;
-                if all.next_page_token.is_empty() {
-                    break;
+            let (contracts, _) = all_pages(usize::MAX, |page_token| {
+                let mut c = c.clone();
+                let request = pb::ListContractsRequest {
+                    page_size: 500,
+                    page_token,
+                    provider_id: provider.clone(),
+                };
+                async move {
+                    let r = c.list_contracts(request).await?.into_inner();
+                    Ok((r.contracts, r.next_page_token))
                 }
-            }
+            })
+            .await?;
+            let all = pb::ListContractsResponse {
+                contracts,
+                next_page_token: String::new(),
+            };
             s.out.message(&all, "kia.v1.ListContractsResponse", || {
                 print_contracts(&s, &all.contracts)
             });
@@ -508,22 +510,23 @@ pub async fn referral(s: Session, command: ReferralCommand) -> Result<(), Failur
             one(r.into_inner().referral);
         }
         ReferralCommand::List { contract } => {
-            let mut all = pb::ListReferralsResponse::default();
-            loop {
-                let page = c
-                    .list_referrals(pb::ListReferralsRequest {
-                        page_size: 500,
-                        page_token: all.next_page_token.clone(),
-                        contract_id: contract.clone(),
-                    })
-                    .await?
-                    .into_inner();
-                all.referrals.extend(page.referrals);
-                all.next_page_token = page.next_page_token;
-                if all.next_page_token.is_empty() {
-                    break;
+            let (referrals, _) = all_pages(usize::MAX, |page_token| {
+                let mut c = c.clone();
+                let request = pb::ListReferralsRequest {
+                    page_size: 500,
+                    page_token,
+                    contract_id: contract.clone(),
+                };
+                async move {
+                    let r = c.list_referrals(request).await?.into_inner();
+                    Ok((r.referrals, r.next_page_token))
                 }
-            }
+            })
+            .await?;
+            let all = pb::ListReferralsResponse {
+                referrals,
+                next_page_token: String::new(),
+            };
             s.out.message(&all, "kia.v1.ListReferralsResponse", || {
                 print_referrals(&s, &all.referrals)
             });

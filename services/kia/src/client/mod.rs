@@ -158,6 +158,27 @@ impl Session {
     }
 }
 
+/// Follows page tokens from the first page until the last, or until `limit` items: `page` gets
+/// a page token and returns a page's items and the next token (empty on the last page).
+pub async fn all_pages<T, F, Fut>(limit: usize, mut page: F) -> Result<(Vec<T>, String), Failure>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, String), tonic::Status>>,
+{
+    let mut items = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (more, next) = page(token).await?;
+        items.extend(more);
+        token = next;
+        if token.is_empty() || items.len() >= limit {
+            break;
+        }
+    }
+    items.truncate(limit);
+    Ok((items, token))
+}
+
 /// Today in Denmark: the default date of every change.
 pub fn today() -> NaiveDate {
     kia_runtime::clock::danish_date(chrono::Utc::now())

@@ -350,7 +350,10 @@ fn print_plan(s: &Session, plan: &pb::Plan) {
     });
 }
 
-/// The terminal's width from COLUMNS, when the shell exports it.
+/// The width of the terminal stdout is, else COLUMNS when the shell exports it.
 fn terminal_width() -> Option<usize> {
-    std::env::var("COLUMNS").ok()?.parse().ok()
+    console::Term::stdout()
+        .size_checked()
+        .map(|(_, columns)| usize::from(columns))
+        .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
 }

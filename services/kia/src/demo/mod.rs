@@ -481,7 +481,14 @@ fn print_summary(out: &Output, s: &Summary) {
                 s.referrals, s.courses_completed
             ),
         ),
-        ("plans", format!("{} with waiting times", s.plans)),
+        (
+            "plans",
+            format!(
+                "{} ({} follow-up plans with a specialist's waiting time, KIA-LENE and her twin)",
+                s.plans,
+                s.plans.saturating_sub(2)
+            ),
+        ),
     ]);
     for (title, list) in [
         ("Providers", &s.providers),

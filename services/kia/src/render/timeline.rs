@@ -110,11 +110,16 @@ pub fn render(response: &pb::GetPlanResponse, width: usize) -> String {
             Some(g) => format!("projected {}, on time", g.projected),
             None => "not projected".into(),
         };
+        // The kind only when the goal's name does not already say it.
+        let kind = enum_label("kia.v1.GoalKind", goal.kind);
+        let kind = if kind == goal.goal_id {
+            String::new()
+        } else {
+            format!(" ({kind})")
+        };
         out.push_str(&format!(
-            "goal {} ({}{hours}) by {}: {verdict}\n",
-            goal.goal_id,
-            enum_label("kia.v1.GoalKind", goal.kind),
-            goal.by,
+            "goal {}{kind}{hours} by {}: {verdict}\n",
+            goal.goal_id, goal.by,
         ));
         for cause in g.map(|g| g.causes.as_slice()).unwrap_or_default() {
             let who = if cause.activity_id.is_empty() {
