@@ -592,6 +592,47 @@ async fn an_import_reports_bad_rows_and_a_rerun_creates_nothing_twice() {
         "nothing created twice"
     );
 
+    // Plans for the imported cases, found by the citizen's reference.
+    let plans = dir.path().join("plans.csv");
+    std::fs::write(
+        &plans,
+        "citizen_reference,kind,author\n\
+         vejle-1,follow-up-plan,cw-1\n\
+         vejle-3,kia-return-plan,kia-sw:social-worker\n\
+         vejle-9,follow-up-plan,cw-1\n\
+         vejle-5,weekly-plan,cw-1\n",
+    )
+    .unwrap();
+    let plans = plans.to_str().unwrap();
+    for run in 0..2 {
+        let out = kia(&daemon, VEJLE, &["import", "--kind", "plans", plans]).await;
+        assert_eq!(out.status.code(), Some(7));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (created, existing) = if run == 0 { (2, 0) } else { (0, 2) };
+        assert_eq!(
+            (report["created"].as_u64(), report["existing"].as_u64()),
+            (Some(created), Some(existing)),
+            "{report}"
+        );
+        let rejected = &report["results"];
+        assert_eq!(rejected[2]["field"], "citizen_reference", "{report}");
+        assert_eq!(rejected[2]["code"], "NOT_FOUND");
+        assert_eq!(rejected[3]["field"], "kind");
+    }
+    let plan = ok(&kia(
+        &daemon,
+        VEJLE,
+        &[
+            "plan",
+            "show",
+            find(&listed["cases"], "citizen_reference", "vejle-1")["case_id"]
+                .as_str()
+                .unwrap(),
+        ],
+    )
+    .await);
+    assert_eq!(plan["plan"]["kind"], "PLAN_KIND_FOLLOW_UP_PLAN");
+
     // Providers, all good: exit 0; a missing column stops before anything is sent: exit 2.
     let providers = dir.path().join("providers.csv");
     std::fs::write(

@@ -26,7 +26,7 @@ pub enum ImportKind {
     /// citizen_reference, first_sick_day, employment_status[, employer_reference,
     /// municipality_code]
     Cases,
-    /// case_id, kind, author[, stage]
+    /// case_id or citizen_reference, kind, author[, stage]
     Plans,
     /// name, kind, organization_id[, cvr]
     Providers,
@@ -48,7 +48,10 @@ impl ImportKind {
                 &["citizen_reference", "first_sick_day", "employment_status"],
                 &["employer_reference", "municipality_code"],
             ),
-            Self::Plans => (&["case_id", "kind", "author"], &["stage"]),
+            Self::Plans => (
+                &["kind", "author"],
+                &["case_id", "citizen_reference", "stage"],
+            ),
             Self::Providers => (&["name", "kind", "organization_id"], &["cvr"]),
         }
     }
@@ -169,7 +172,19 @@ fn read_rows(args: &ImportArgs) -> Result<Vec<Row>, Failure> {
         .filter(|c| !headers.iter().any(|h| h == *c))
         .copied()
         .collect();
-    if !missing.is_empty() {
+    let names_no_case = args.kind == ImportKind::Plans
+        && !headers
+            .iter()
+            .any(|h| h == "case_id" || h == "citizen_reference");
+    if !missing.is_empty() || names_no_case {
+        let missing = if names_no_case {
+            missing
+                .into_iter()
+                .chain(["case_id or citizen_reference"])
+                .collect()
+        } else {
+            missing
+        };
         return Err(Failure::usage(format!(
             "{}: missing column(s) {} (an import of {} has {}; optional {})",
             args.file.display(),
@@ -217,10 +232,43 @@ pub fn main(args: ImportArgs) -> ExitCode {
     }
 }
 
+/// What the daemon held before the run: to tell rows already imported, and to find a plan's
+/// case by the citizen's reference.
+#[derive(Debug, Default)]
+struct Known {
+    started: prost_types::Timestamp,
+    providers: HashSet<String>,
+    cases_by_citizen: HashMap<String, Vec<String>>,
+}
+
 async fn import(s: &Session, args: &ImportArgs, rows: Vec<Row>) -> Result<Report, Failure> {
     let kind = args.kind;
     let started = prost_types::Timestamp::from(std::time::SystemTime::now());
-    let known_providers: Arc<HashSet<String>> = Arc::new(if kind == ImportKind::Providers {
+    let mut cases_by_citizen: HashMap<String, Vec<String>> = HashMap::new();
+    if kind == ImportKind::Plans && rows.iter().any(|r| r.get("case_id").is_empty()) {
+        let (cases, _) = client::all_pages(usize::MAX, |page_token| {
+            let mut c = s.cases();
+            async move {
+                let r = c
+                    .list_cases(pb::ListCasesRequest {
+                        page_size: 500,
+                        page_token,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                Ok((r.cases, r.next_page_token))
+            }
+        })
+        .await?;
+        for case in cases {
+            cases_by_citizen
+                .entry(case.citizen_reference)
+                .or_default()
+                .push(case.case_id);
+        }
+    }
+    let providers = if kind == ImportKind::Providers {
         let (providers, _) = client::all_pages(usize::MAX, |page_token| {
             let mut c = s.contracting();
             async move {
@@ -238,6 +286,11 @@ async fn import(s: &Session, args: &ImportArgs, rows: Vec<Row>) -> Result<Report
         providers.into_iter().map(|p| p.provider_id).collect()
     } else {
         HashSet::new()
+    };
+    let known = Arc::new(Known {
+        started,
+        providers,
+        cases_by_citizen,
     });
     let bar = if std::io::stderr().is_terminal() && !s.out.json() {
         indicatif::ProgressBar::new(rows.len() as u64)
@@ -247,15 +300,10 @@ async fn import(s: &Session, args: &ImportArgs, rows: Vec<Row>) -> Result<Report
     let limit = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for row in rows.clone() {
-        let (s, limit, bar, known) = (
-            s.clone(),
-            limit.clone(),
-            bar.clone(),
-            known_providers.clone(),
-        );
+        let (s, limit, bar, known) = (s.clone(), limit.clone(), bar.clone(), known.clone());
         tasks.spawn(async move {
             let _permit = limit.acquire().await;
-            let result = import_row(&s, kind, &row, &started, &known).await;
+            let result = import_row(&s, kind, &row, &known).await;
             bar.inc(1);
             result
         });
@@ -292,14 +340,8 @@ fn created_before(time: Option<&prost_types::Timestamp>, started: &prost_types::
     time.is_some_and(|t| (t.seconds, t.nanos) < (started.seconds, started.nanos))
 }
 
-async fn import_row(
-    s: &Session,
-    kind: ImportKind,
-    row: &Row,
-    started: &prost_types::Timestamp,
-    known_providers: &HashSet<String>,
-) -> RowResult {
-    match import_row_inner(s, kind, row, started, known_providers).await {
+async fn import_row(s: &Session, kind: ImportKind, row: &Row, known: &Known) -> RowResult {
+    match import_row_inner(s, kind, row, known).await {
         Ok(result) | Err(result) => result,
     }
 }
@@ -308,8 +350,7 @@ async fn import_row_inner(
     s: &Session,
     kind: ImportKind,
     row: &Row,
-    started: &prost_types::Timestamp,
-    known_providers: &HashSet<String>,
+    known: &Known,
 ) -> Result<RowResult, RowResult> {
     let request_id = row.request_id(kind);
     let n = row.number;
@@ -349,7 +390,7 @@ async fn import_row_inner(
                 .unwrap_or_default();
             Ok(done(
                 case.case_id,
-                created_before(case.create_time.as_ref(), started),
+                created_before(case.create_time.as_ref(), &known.started),
             ))
         }
         ImportKind::Plans => {
@@ -364,6 +405,30 @@ async fn import_row_inner(
                     code: "INVALID_ARGUMENT".into(),
                     message,
                 })?;
+            let case_id = match row.get("case_id") {
+                "" => {
+                    let citizen = row.get("citizen_reference");
+                    let found = known
+                        .cases_by_citizen
+                        .get(citizen)
+                        .map_or(&[][..], Vec::as_slice);
+                    match found {
+                        [one] => one.clone(),
+                        _ => {
+                            return Err(RowResult::Rejected {
+                                row: n,
+                                field: "citizen_reference".into(),
+                                code: "NOT_FOUND".into(),
+                                message: format!(
+                                    "matches {} of your cases; give case_id instead",
+                                    found.len()
+                                ),
+                            });
+                        }
+                    }
+                }
+                id => id.to_owned(),
+            };
             let stage = match row.get("stage") {
                 "" => pb::PlanStage::Preliminary as i32,
                 _ => enum_cell(row, "stage", "kia.v1.PlanStage")?,
@@ -371,7 +436,7 @@ async fn import_row_inner(
             let plan = s
                 .plans()
                 .create_plan(pb::CreatePlanRequest {
-                    case_id: row.get("case_id").to_owned(),
+                    case_id,
                     kind: enum_cell(row, "kind", "kia.v1.PlanKind")?,
                     stage,
                     author: Some(pb::Party {
@@ -388,7 +453,7 @@ async fn import_row_inner(
                 .unwrap_or_default();
             Ok(done(
                 plan.case_id,
-                created_before(plan.create_time.as_ref(), started),
+                created_before(plan.create_time.as_ref(), &known.started),
             ))
         }
         ImportKind::Providers => {
@@ -410,7 +475,7 @@ async fn import_row_inner(
                 .into_inner()
                 .provider
                 .unwrap_or_default();
-            let existing = known_providers.contains(&provider.provider_id);
+            let existing = known.providers.contains(&provider.provider_id);
             Ok(done(provider.provider_id, existing))
         }
     }
