@@ -789,6 +789,40 @@ async fn the_demo_starts_its_own_daemon_on_a_data_directory() {
 }
 
 #[tokio::test]
+async fn the_config_file_names_the_server_and_a_token_replaces_the_development_identity() {
+    let daemon = Daemon::start(Backend::Sqlite).await;
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("kia")).unwrap();
+    let config = home.path().join("kia/config.toml");
+    let run = |config_text: String| {
+        std::fs::write(&config, config_text).unwrap();
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_kia"))
+            .args(["case", "list", "--output", "json"])
+            .env("XDG_CONFIG_HOME", home.path())
+            .env("KIA_DEV_IDENTITY", VEJLE)
+            .env_remove("KIA_SERVER")
+            .env_remove("KIA_TOKEN")
+            .env_remove("KIA_CONFIG")
+            .output()
+    };
+    let server = format!("server = \"http://{}\"\n", daemon.grpc_addr);
+    let listed = ok(&run(server.clone()).await.unwrap());
+    assert_eq!(listed["cases"], Value::Array(vec![]));
+    // A token in the file is sent instead of the development identity; this daemon trusts
+    // only development identities, so the caller is unknown: exit 4.
+    let out = run(format!("{server}token = \"not-a-signed-token\"\n"))
+        .await
+        .unwrap();
+    let (code, err) = failed(&out);
+    assert_eq!((code, err["code"].as_str()), (4, Some("UNAUTHENTICATED")));
+    // A misspelt key is a usage error, not silently ignored.
+    let out = run(format!("{server}tokn = \"x\"\n")).await.unwrap();
+    let (code, err) = failed(&out);
+    assert_eq!(code, 2);
+    assert!(err["message"].as_str().unwrap().contains("tokn"), "{err}");
+}
+
+#[tokio::test]
 async fn completions_and_help() {
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_kia"))

@@ -138,6 +138,29 @@ mod tests {
     }
 
     #[test]
+    fn the_interceptor_sends_a_token_or_the_development_identity_never_both() {
+        use tonic::service::Interceptor as _;
+        let mut bearer = Credentials::bearer("abc.def").unwrap();
+        let request = bearer.call(tonic::Request::new(())).unwrap();
+        let md = request.metadata();
+        assert_eq!(md.get("authorization").unwrap(), "Bearer abc.def");
+        assert!(md.get("x-kia-organization").is_none());
+
+        let mut dev =
+            Credentials::Dev(DevIdentity::parse("quick-care:provider::coordinator").unwrap());
+        let request = dev.call(tonic::Request::new(())).unwrap();
+        let md = request.metadata();
+        assert_eq!(md.get("x-kia-organization").unwrap(), "quick-care");
+        assert_eq!(md.get("x-kia-organization-kind").unwrap(), "provider");
+        assert!(
+            md.get("x-kia-municipality").is_none(),
+            "empty parts are not sent"
+        );
+        assert!(md.get("authorization").is_none());
+        assert_eq!(dev.municipality(), None);
+    }
+
+    #[test]
     fn the_config_file_names_server_and_token() {
         let config: ConfigFile =
             toml::from_str("server = \"http://kia:50051\"\ntoken = \"abc\"\n").unwrap();

@@ -72,10 +72,12 @@ pub struct Session {
 impl Session {
     /// Resolves server and identity (flag, then env, then config file) and connects.
     pub async fn connect(args: &ConnectArgs) -> Result<Self, Failure> {
+        // A config file or identity that cannot be read is a usage error (exit 2).
+        let usage = |e: anyhow::Error| Failure::usage(format!("{e:#}"));
         let config = match &args.config {
-            Some(path) => ConfigFile::load(path, true)?,
+            Some(path) => ConfigFile::load(path, true).map_err(usage)?,
             None => match ConfigFile::default_path() {
-                Some(path) => ConfigFile::load(&path, false)?,
+                Some(path) => ConfigFile::load(&path, false).map_err(usage)?,
                 None => ConfigFile::default(),
             },
         };
@@ -85,9 +87,11 @@ impl Session {
             .or(config.server)
             .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
         let credentials = match args.token.clone().or(config.token) {
-            Some(token) => Credentials::bearer(&token)?,
+            Some(token) => Credentials::bearer(&token).map_err(usage)?,
             None => match std::env::var("KIA_DEV_IDENTITY") {
-                Ok(raw) if !raw.is_empty() => Credentials::Dev(DevIdentity::parse(&raw)?),
+                Ok(raw) if !raw.is_empty() => {
+                    Credentials::Dev(DevIdentity::parse(&raw).map_err(usage)?)
+                }
                 _ => {
                     return Err(Failure::no_identity(
                         "no identity: give --token (or KIA_TOKEN, or `token` in the config file), \
