@@ -45,7 +45,10 @@ pub enum CaseCommand {
     /// Show one case.
     ///
     /// Example: `kia case show 0193f1c2-...`
-    Show { case_id: String },
+    Show {
+        /// The case id.
+        case_id: String,
+    },
     /// List cases, oldest first.
     ///
     /// Example: `kia case list --state open --limit 20`
@@ -62,6 +65,7 @@ pub enum CaseCommand {
     ///
     /// Example: `kia case visitate CASE --category 2 --reason "not back within 8 weeks"`
     Visitate {
+        /// The case id.
         case_id: String,
         #[arg(long, value_parser = EnumArg("kia.v1.Category"))]
         category: i32,
@@ -76,8 +80,12 @@ pub enum CaseCommand {
     },
     /// Record a follow-up conversation (opfølgningssamtale).
     ///
-    /// Example: `kia case follow-up CASE --mode phone --outcome "partial return agreed"`
+    /// The first follow-up is a talk in person; later ones may be by phone, digitally or by letter
+    /// where the rules allow (a refusal names the rule, exit 5).
+    ///
+    /// Example: `kia case follow-up CASE --mode in-person --outcome "partial return agreed"`
     FollowUp {
+        /// The case id.
         case_id: String,
         #[arg(long, value_parser = EnumArg("kia.v1.ContactMode"))]
         mode: i32,
@@ -102,6 +110,7 @@ pub enum CaseCommand {
     ///
     /// Example: `kia case close CASE --outcome full-return --on 2026-12-01`
     Close {
+        /// The case id.
         case_id: String,
         #[arg(long, value_parser = EnumArg("kia.v1.CaseOutcome"))]
         outcome: i32,
@@ -118,6 +127,7 @@ pub enum CaseCommand {
     ///
     /// Example: `kia case timeline CASE --as-of 2026-12-01`
     Timeline {
+        /// The case id.
         case_id: String,
         /// Evaluate as of this date [default: today].
         #[arg(long)]

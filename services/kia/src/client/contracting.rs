@@ -103,7 +103,10 @@ pub enum ContractCommand {
     /// Show a contract.
     ///
     /// Example: `kia contract show CONTRACT`
-    Show { contract_id: String },
+    Show {
+        /// The contract id.
+        contract_id: String,
+    },
     /// List contracts.
     ///
     /// Example: `kia contract list --provider P`
@@ -142,6 +145,7 @@ pub enum ReferralCommand {
     ///
     /// Example: `kia referral event REFERRAL --kind ended --on 2027-01-10 --outcome recovered-fully`
     Event {
+        /// The referral id.
         referral_id: String,
         #[arg(long, value_parser = EnumArg("kia.v1.ReferralEventKind"))]
         kind: i32,
@@ -160,7 +164,10 @@ pub enum ReferralCommand {
     /// Show a referral.
     ///
     /// Example: `kia referral show REFERRAL`
-    Show { referral_id: String },
+    Show {
+        /// The referral id.
+        referral_id: String,
+    },
     /// List referrals.
     ///
     /// Example: `kia referral list --contract CONTRACT`

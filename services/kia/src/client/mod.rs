@@ -39,22 +39,34 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 pub struct ConnectArgs {
     /// The daemon's gRPC address [default: the config file's `server`, else
     /// http://127.0.0.1:50051].
-    #[arg(long, global = true, env = "KIA_SERVER")]
+    #[arg(long, global = true, env = "KIA_SERVER", help_heading = "Connection")]
     pub server: Option<String>,
 
     /// A bearer token (from `kia token issue`) [default: the config file's `token`]. Without one
     /// the caller is the development identity in KIA_DEV_IDENTITY
     /// (`organization:kind:municipality:role`, e.g. `jc-630:jobcenter:630:caseworker`).
-    #[arg(long, global = true, env = "KIA_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "KIA_TOKEN",
+        hide_env_values = true,
+        help_heading = "Connection"
+    )]
     pub token: Option<String>,
 
     /// A config file with `server` and `token` [default: $XDG_CONFIG_HOME/kia/config.toml or
     /// ~/.config/kia/config.toml].
-    #[arg(long, global = true, env = "KIA_CONFIG")]
+    #[arg(long, global = true, env = "KIA_CONFIG", help_heading = "Connection")]
     pub config: Option<PathBuf>,
 
     /// Output format: tables for people, or JSON (the protobuf JSON mapping) for scripts.
-    #[arg(long, global = true, value_enum, default_value = "table")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "table",
+        help_heading = "Connection"
+    )]
     pub output: Format,
 }
 

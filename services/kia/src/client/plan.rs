@@ -15,7 +15,7 @@ pub struct PlanArgs {
     pub connect: ConnectArgs,
     /// Who makes the change, `PERSON[:CAPACITY]` (capacity default: caseworker); recorded in
     /// the plan's history.
-    #[arg(long, global = true, env = "KIA_AUTHOR")]
+    #[arg(long, global = true, env = "KIA_AUTHOR", help_heading = "Connection")]
     pub author: Option<String>,
     #[command(subcommand)]
     pub command: PlanCommand,
@@ -24,7 +24,9 @@ pub struct PlanArgs {
 /// Which activity a change is about, and against which etag.
 #[derive(Debug, Args)]
 pub struct Target {
+    /// The case id.
     pub case_id: String,
+    /// The activity id (unique within the plan).
     pub activity_id: String,
     /// The date [default: today].
     #[arg(long)]
@@ -41,6 +43,7 @@ pub enum PlanCommand {
     ///
     /// Example: `kia plan show CASE --as-of 2026-11-20`
     Show {
+        /// The case id.
         case_id: String,
         /// Project as of this date [default: today].
         #[arg(long)]
@@ -53,6 +56,7 @@ pub enum PlanCommand {
     ///
     /// Example: `kia plan create CASE --kind kia-return-plan --stage preliminary --author sw-1`
     Create {
+        /// The case id.
         case_id: String,
         #[arg(long, value_parser = EnumArg("kia.v1.PlanKind"))]
         kind: i32,
@@ -67,7 +71,9 @@ pub enum PlanCommand {
     /// Example: `kia plan add-activity CASE physio --health physiotherapy --start 2026-12-01
     /// --end 2026-12-20 --responsible fysio-vejle`
     AddActivity {
+        /// The case id.
         case_id: String,
+        /// The activity id (unique within the plan).
         activity_id: String,
         #[arg(long, value_parser = EnumArg("kia.v1.HealthActivityKind"), group = "what")]
         health: Option<i32>,
@@ -119,7 +125,9 @@ pub enum PlanCommand {
     ///
     /// Example: `kia plan goal CASE full-return --by 2027-01-15`
     Goal {
+        /// The case id.
         case_id: String,
+        /// The goal id (unique within the plan).
         goal_id: String,
         #[arg(long)]
         by: NaiveDate,

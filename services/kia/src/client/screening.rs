@@ -46,7 +46,10 @@ pub enum GroupCommand {
     /// Show a group.
     ///
     /// Example: `kia screening group show GROUP`
-    Show { group_id: String },
+    Show {
+        /// The group id.
+        group_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +61,7 @@ pub enum ScreeningCommand {
     ///
     /// Example: `kia screening open CASE --group GROUP`
     Open {
+        /// The case id.
         case_id: String,
         #[arg(long)]
         group: String,
@@ -70,6 +74,7 @@ pub enum ScreeningCommand {
     /// Example: `kia screening assess SCREENING --discipline physiotherapist --finding b28013.2
     /// --finding d430.23 --domain physical --work-capacity "can work 4 h/day without lifting"`
     Assess {
+        /// The screening id.
         screening_id: String,
         #[arg(long, value_parser = EnumArg("kia.v1.Discipline"))]
         discipline: i32,
@@ -99,6 +104,7 @@ pub enum ScreeningCommand {
     /// Example: `kia screening conclude SCREENING --category 2 --activity
     /// active-offer:guidance-and-upskilling:"lifting technique" --full-return-by 2027-01-15`
     Conclude {
+        /// The screening id.
         screening_id: String,
         #[arg(long, value_parser = EnumArg("kia.v1.Category"))]
         category: i32,
@@ -119,7 +125,10 @@ pub enum ScreeningCommand {
     /// Show a screening: assessments, readiness, conclusion.
     ///
     /// Example: `kia screening show SCREENING`
-    Show { screening_id: String },
+    Show {
+        /// The screening id.
+        screening_id: String,
+    },
     /// Open cases without a concluded screening, earliest D55 first.
     ///
     /// Example: `kia screening unscreened`
