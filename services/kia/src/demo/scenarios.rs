@@ -117,76 +117,87 @@ pub async fn setup(c: &Callers, now: NaiveDate, summary: &mut Summary) -> Result
         organization_id: provider.into(),
     };
     // The KIA team of Vejle (§1.2): every discipline in one session within two hours.
-    let kia = c
-        .vejle
-        .screening()
-        .create_screening_group(pb::CreateScreeningGroupRequest {
-            group: Some(pb::ScreeningGroup {
-                display_name: "KIA-teamet Vejle".into(),
-                members: vec![
-                    member("kia-am", D::OccupationalPhysician, ""),
-                    member("kia-doc", D::Doctor, ""),
-                    member("kia-kiro", D::Chiropractor, ""),
-                    member("kia-fys", D::Physiotherapist, ""),
-                    member("kia-psyk", D::Psychologist, ""),
-                    member("kia-sw", D::SocialWorkerCoordinator, ""),
-                ],
-                mode: pb::ScreeningMode::TeamSession as i32,
-                session_limit_minutes: 120,
-                required_disciplines: vec![
-                    D::Doctor as i32,
-                    D::Chiropractor as i32,
-                    D::Physiotherapist as i32,
-                    D::Psychologist as i32,
-                ],
-                ..Default::default()
-            }),
-            request_id: "demo-group-kia".into(),
-        })
-        .await?
-        .into_inner()
-        .group
-        .unwrap_or_default();
-    summary.screening_groups.push(Named {
-        name: "KIA-teamet Vejle (team session)".into(),
-        id: kia.group_id.clone(),
-    });
+    let kia_team = create_group(
+        &c.vejle,
+        "demo-group-kia",
+        "KIA-teamet Vejle (team session)",
+        pb::ScreeningGroup {
+            display_name: "KIA-teamet Vejle".into(),
+            members: vec![
+                member("kia-am", D::OccupationalPhysician, ""),
+                member("kia-doc", D::Doctor, ""),
+                member("kia-kiro", D::Chiropractor, ""),
+                member("kia-fys", D::Physiotherapist, ""),
+                member("kia-psyk", D::Psychologist, ""),
+                member("kia-sw", D::SocialWorkerCoordinator, ""),
+            ],
+            mode: pb::ScreeningMode::TeamSession as i32,
+            session_limit_minutes: 120,
+            required_disciplines: vec![
+                D::Doctor as i32,
+                D::Chiropractor as i32,
+                D::Physiotherapist as i32,
+                D::Psychologist as i32,
+            ],
+            ..Default::default()
+        },
+        summary,
+    )
+    .await?;
     // Aabenraa's standing group (§1.1): two caseworkers, Quick Care's doctor and physio.
-    let standing = c
-        .aabenraa
-        .screening()
-        .create_screening_group(pb::CreateScreeningGroupRequest {
-            group: Some(pb::ScreeningGroup {
-                display_name: "Screeningsgruppen Aabenraa".into(),
-                members: vec![
-                    member("cw-580-1", D::Caseworker, ""),
-                    member("cw-580-2", D::Caseworker, ""),
-                    member("qc-doc", D::Doctor, "quick-care"),
-                    member("qc-fys", D::Physiotherapist, "quick-care"),
-                ],
-                mode: pb::ScreeningMode::StandingGroup as i32,
-                required_disciplines: vec![
-                    D::Caseworker as i32,
-                    D::Doctor as i32,
-                    D::Physiotherapist as i32,
-                ],
-                ..Default::default()
-            }),
-            request_id: "demo-group-aabenraa".into(),
-        })
-        .await?
-        .into_inner()
-        .group
-        .unwrap_or_default();
-    summary.screening_groups.push(Named {
-        name: "Screeningsgruppen Aabenraa (standing group)".into(),
-        id: standing.group_id,
-    });
+    create_group(
+        &c.aabenraa,
+        "demo-group-aabenraa",
+        "Screeningsgruppen Aabenraa (standing group)",
+        pb::ScreeningGroup {
+            display_name: "Screeningsgruppen Aabenraa".into(),
+            members: vec![
+                member("cw-580-1", D::Caseworker, ""),
+                member("cw-580-2", D::Caseworker, ""),
+                member("qc-doc", D::Doctor, "quick-care"),
+                member("qc-fys", D::Physiotherapist, "quick-care"),
+            ],
+            mode: pb::ScreeningMode::StandingGroup as i32,
+            required_disciplines: vec![
+                D::Caseworker as i32,
+                D::Doctor as i32,
+                D::Physiotherapist as i32,
+            ],
+            ..Default::default()
+        },
+        summary,
+    )
+    .await?;
     Ok(Setup {
         quick_care_provider: providers[0].clone(),
         quick_care_contract: contracts[0].clone(),
-        kia_team: kia.group_id,
+        kia_team,
     })
+}
+
+/// Creates a screening group and lists it in the summary.
+async fn create_group(
+    s: &Session,
+    request_id: &str,
+    name: &str,
+    group: pb::ScreeningGroup,
+    summary: &mut Summary,
+) -> Result<String, Failure> {
+    let group = s
+        .screening()
+        .create_screening_group(pb::CreateScreeningGroupRequest {
+            request_id: request_id.into(),
+            group: Some(group),
+        })
+        .await?
+        .into_inner()
+        .group
+        .unwrap_or_default();
+    summary.screening_groups.push(Named {
+        name: name.into(),
+        id: group.group_id.clone(),
+    });
+    Ok(group.group_id)
 }
 
 fn party(person: &str, organisation: &str, capacity: pb::Capacity) -> pb::Party {
