@@ -107,6 +107,20 @@ async fn case_commands_and_their_exit_codes() {
 
     let shown = ok(&kia(&daemon, VEJLE, &["case", "show", &id]).await);
     assert_eq!(shown["first_sick_day"], d0);
+    // For people: aligned fields, no colour off a terminal.
+    let human = tokio::process::Command::new(env!("CARGO_BIN_EXE_kia"))
+        .args(["case", "show", &id])
+        .env("KIA_SERVER", format!("http://{}", daemon.grpc_addr))
+        .env("KIA_DEV_IDENTITY", VEJLE)
+        .output()
+        .await
+        .unwrap();
+    let human = String::from_utf8(human.stdout).unwrap();
+    assert!(
+        human.contains(&format!("first sick day  {d0}\n")),
+        "{human}"
+    );
+    assert!(human.contains("state           open\n"), "{human}");
 
     let visitated = ok(&kia(
         &daemon,

@@ -508,3 +508,18 @@ fn print_summary(out: &Output, s: &Summary) {
         println!("  {line}");
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_may_look_back_but_not_ahead_of_the_daemons_today() {
+        let today = client::today();
+        assert!(set_clock(today).is_ok());
+        assert!(set_clock(today - Duration::days(400)).is_ok());
+        let ahead = set_clock(today + Duration::days(1)).unwrap_err();
+        assert_eq!(ahead.exit, client::error::exit::USAGE);
+    }
+}
