@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use crate::client::error::exit;
 use crate::client::output::Table;
 use crate::client::proto::parse_enum;
-use crate::client::{self, ConnectArgs, Failure, Session};
+use crate::client::{self, ConnectArgs, Connection, Failure};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ImportKind {
@@ -241,7 +241,7 @@ struct Known {
     cases_by_citizen: HashMap<String, Vec<String>>,
 }
 
-async fn import(s: &Session, args: &ImportArgs, rows: Vec<Row>) -> Result<Report, Failure> {
+async fn import(s: &Connection, args: &ImportArgs, rows: Vec<Row>) -> Result<Report, Failure> {
     let kind = args.kind;
     let started = prost_types::Timestamp::from(std::time::SystemTime::now());
     let mut cases_by_citizen: HashMap<String, Vec<String>> = HashMap::new();
@@ -340,14 +340,14 @@ fn created_before(time: Option<&prost_types::Timestamp>, started: &prost_types::
     time.is_some_and(|t| (t.seconds, t.nanos) < (started.seconds, started.nanos))
 }
 
-async fn import_row(s: &Session, kind: ImportKind, row: &Row, known: &Known) -> RowResult {
+async fn import_row(s: &Connection, kind: ImportKind, row: &Row, known: &Known) -> RowResult {
     match import_row_inner(s, kind, row, known).await {
         Ok(result) | Err(result) => result,
     }
 }
 
 async fn import_row_inner(
-    s: &Session,
+    s: &Connection,
     kind: ImportKind,
     row: &Row,
     known: &Known,
@@ -481,7 +481,7 @@ async fn import_row_inner(
     }
 }
 
-fn print_report(s: &Session, report: &Report) {
+fn print_report(s: &Connection, report: &Report) {
     if s.out.json() {
         println!("{}", serde_json::to_value(report).unwrap_or_default());
         return;

@@ -6,7 +6,7 @@ use kia_proto::v1 as pb;
 
 use super::output::{Table, or_dash};
 use super::proto::{EnumArg, label};
-use super::{ConnectArgs, Failure, Session, all_pages, date_or_today};
+use super::{ConnectArgs, Connection, Failure, all_pages, date_or_today};
 
 #[derive(Debug, Args)]
 pub struct CaseArgs {
@@ -138,7 +138,7 @@ pub enum CaseCommand {
     },
 }
 
-pub async fn run(s: Session, command: CaseCommand) -> Result<(), Failure> {
+pub async fn run(s: Connection, command: CaseCommand) -> Result<(), Failure> {
     let mut cases = s.cases();
     let one = |case: Option<pb::Case>| -> Result<(), Failure> {
         let case = case.unwrap_or_default();
@@ -346,7 +346,7 @@ pub async fn run(s: Session, command: CaseCommand) -> Result<(), Failure> {
     }
 }
 
-fn print_case(s: &Session, c: &pb::Case) {
+fn print_case(s: &Connection, c: &pb::Case) {
     s.out.fields(&[
         ("case", c.case_id.clone()),
         ("municipality", c.municipality_code.clone()),

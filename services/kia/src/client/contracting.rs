@@ -7,7 +7,7 @@ use kia_proto::v1 as pb;
 
 use super::output::{Table, or_dash};
 use super::proto::{EnumArg, label, parse_enum};
-use super::{ConnectArgs, Failure, Session, all_pages, date_or_today};
+use super::{ConnectArgs, Connection, Failure, all_pages, date_or_today};
 
 #[derive(Debug, Args)]
 pub struct ProviderArgs {
@@ -188,7 +188,7 @@ fn target(raw: &str) -> Result<pb::ContractTarget, Failure> {
     })
 }
 
-pub async fn provider(s: Session, command: ProviderCommand) -> Result<(), Failure> {
+pub async fn provider(s: Connection, command: ProviderCommand) -> Result<(), Failure> {
     let mut c = s.contracting();
     match command {
         ProviderCommand::Create {
@@ -267,7 +267,7 @@ pub async fn provider(s: Session, command: ProviderCommand) -> Result<(), Failur
     Ok(())
 }
 
-fn print_providers(s: &Session, providers: &[pb::Provider]) {
+fn print_providers(s: &Connection, providers: &[pb::Provider]) {
     let mut table = Table::new(&["provider", "name", "kind", "organisation", "cvr"]);
     for p in providers {
         table.row(vec![
@@ -281,7 +281,7 @@ fn print_providers(s: &Session, providers: &[pb::Provider]) {
     s.out.table(&table);
 }
 
-fn print_scorecard(s: &Session, r: &pb::GetScorecardResponse) {
+fn print_scorecard(s: &Connection, r: &pb::GetScorecardResponse) {
     let counts = r.counts.unwrap_or_default();
     s.out.fields(&[
         ("scope", format!("{} {}", r.scope_kind, r.scope_id)),
@@ -344,7 +344,7 @@ fn print_scorecard(s: &Session, r: &pb::GetScorecardResponse) {
     }
 }
 
-pub async fn contract(s: Session, command: ContractCommand) -> Result<(), Failure> {
+pub async fn contract(s: Connection, command: ContractCommand) -> Result<(), Failure> {
     let mut c = s.contracting();
     match command {
         ContractCommand::Create {
@@ -424,7 +424,7 @@ pub async fn contract(s: Session, command: ContractCommand) -> Result<(), Failur
     Ok(())
 }
 
-fn print_contracts(s: &Session, contracts: &[pb::Contract]) {
+fn print_contracts(s: &Connection, contracts: &[pb::Contract]) {
     let mut table = Table::new(&[
         "contract",
         "provider",
@@ -458,7 +458,7 @@ fn print_contracts(s: &Session, contracts: &[pb::Contract]) {
     s.out.table(&table);
 }
 
-pub async fn referral(s: Session, command: ReferralCommand) -> Result<(), Failure> {
+pub async fn referral(s: Connection, command: ReferralCommand) -> Result<(), Failure> {
     let mut c = s.contracting();
     let one = |r: Option<pb::Referral>| {
         let r = r.unwrap_or_default();
@@ -542,7 +542,7 @@ pub async fn referral(s: Session, command: ReferralCommand) -> Result<(), Failur
     Ok(())
 }
 
-fn print_referrals(s: &Session, referrals: &[pb::Referral]) {
+fn print_referrals(s: &Connection, referrals: &[pb::Referral]) {
     let mut table = Table::new(&[
         "referral", "case", "contract", "referred", "started", "ended", "outcome",
     ]);

@@ -74,14 +74,14 @@ type Authed = InterceptedService<Channel, Credentials>;
 
 /// A connection to the daemon with the caller's identity attached to every call.
 #[derive(Debug, Clone)]
-pub struct Session {
+pub struct Connection {
     channel: Channel,
     pub credentials: Credentials,
     pub out: Output,
     pub server: String,
 }
 
-impl Session {
+impl Connection {
     /// Resolves server and identity (flag, then env, then config file) and connects.
     pub async fn connect(args: &ConnectArgs) -> Result<Self, Failure> {
         // A config file or identity that cannot be read is a usage error (exit 2).
@@ -209,7 +209,7 @@ pub fn date_or_today(date: &Option<NaiveDate>) -> String {
 /// its message on stderr (JSON with `--output json`) and its exit code.
 pub fn run<F, Fut>(args: &ConnectArgs, command: F) -> ExitCode
 where
-    F: FnOnce(Session) -> Fut,
+    F: FnOnce(Connection) -> Fut,
     Fut: Future<Output = Result<(), Failure>>,
 {
     let json = args.output == Format::Json;
@@ -218,8 +218,8 @@ where
         .build()
     {
         Ok(runtime) => runtime.block_on(async {
-            let session = Session::connect(args).await?;
-            command(session).await
+            let connection = Connection::connect(args).await?;
+            command(connection).await
         }),
         Err(e) => Err(Failure::other(format!("starting the async runtime: {e}"))),
     };

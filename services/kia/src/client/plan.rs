@@ -7,7 +7,7 @@ use pb::apply_plan_change_request::Change;
 
 use super::output::or_dash;
 use super::proto::{EnumArg, label};
-use super::{ConnectArgs, Failure, Session, date_or_today};
+use super::{ConnectArgs, Connection, Failure, date_or_today};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -156,7 +156,7 @@ fn author(raw: Option<&str>) -> Result<pb::Party, Failure> {
 }
 
 pub async fn run(
-    s: Session,
+    s: Connection,
     author_arg: Option<String>,
     command: PlanCommand,
 ) -> Result<(), Failure> {
@@ -331,7 +331,7 @@ pub async fn run(
 }
 
 /// The plan as it is now (for its etag).
-async fn current(s: &Session, case_id: &str) -> Result<pb::Plan, Failure> {
+async fn current(s: &Connection, case_id: &str) -> Result<pb::Plan, Failure> {
     Ok(s.plans()
         .get_plan(pb::GetPlanRequest {
             case_id: case_id.to_owned(),
@@ -343,7 +343,7 @@ async fn current(s: &Session, case_id: &str) -> Result<pb::Plan, Failure> {
         .unwrap_or_default())
 }
 
-fn print_plan(s: &Session, plan: &pb::Plan) {
+fn print_plan(s: &Connection, plan: &pb::Plan) {
     s.out.message(plan, "kia.v1.Plan", || {
         s.out.fields(&[
             ("case", plan.case_id.clone()),

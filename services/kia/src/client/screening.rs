@@ -7,7 +7,7 @@ use kia_proto::v1 as pb;
 
 use super::output::{Table, or_dash};
 use super::proto::{EnumArg, label, parse_enum};
-use super::{ConnectArgs, Failure, Session, date_or_today};
+use super::{ConnectArgs, Connection, Failure, date_or_today};
 
 #[derive(Debug, Args)]
 pub struct ScreeningArgs {
@@ -188,7 +188,7 @@ fn proposed(raw: &str) -> Result<pb::ProposedPlanActivity, Failure> {
     })
 }
 
-pub async fn run(s: Session, command: ScreeningCommand) -> Result<(), Failure> {
+pub async fn run(s: Connection, command: ScreeningCommand) -> Result<(), Failure> {
     let mut client = s.screening();
     match command {
         ScreeningCommand::Group(GroupCommand::Create {
@@ -356,7 +356,7 @@ pub async fn run(s: Session, command: ScreeningCommand) -> Result<(), Failure> {
     Ok(())
 }
 
-fn print_group(s: &Session, g: &pb::ScreeningGroup) {
+fn print_group(s: &Connection, g: &pb::ScreeningGroup) {
     s.out.message(g, "kia.v1.ScreeningGroup", || {
         s.out.fields(&[
             ("group", g.group_id.clone()),
@@ -385,7 +385,7 @@ fn print_group(s: &Session, g: &pb::ScreeningGroup) {
     });
 }
 
-fn print_screening(s: &Session, x: &pb::Screening) {
+fn print_screening(s: &Connection, x: &pb::Screening) {
     s.out.message(x, "kia.v1.Screening", || {
         let readiness = x.readiness.clone().unwrap_or_default();
         let missing: Vec<String> = readiness

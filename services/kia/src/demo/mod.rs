@@ -22,7 +22,7 @@ use tokio::sync::Semaphore;
 
 use crate::client::identity::{Credentials, DevIdentity};
 use crate::client::output::{Format, Output};
-use crate::client::{self, Failure, Session};
+use crate::client::{self, Connection, Failure};
 use cohort::{CaseScript, CourseEnd, Employment};
 
 #[derive(Debug, Args)]
@@ -68,9 +68,9 @@ fn dev(raw: &str) -> Credentials {
 
 /// Who acts in the demo.
 struct Callers {
-    vejle: Session,
-    aabenraa: Session,
-    quick_care: Session,
+    vejle: Connection,
+    aabenraa: Connection,
+    quick_care: Connection,
 }
 
 /// What the demo made, for the summary.
@@ -127,7 +127,7 @@ async fn run(args: DemoArgs) -> Result<(), Failure> {
         }
     };
     let out = Output::new(args.output);
-    let vejle = Session::open(&server, dev("jc-630:jobcenter:630:caseworker"), out).await?;
+    let vejle = Connection::open(&server, dev("jc-630:jobcenter:630:caseworker"), out).await?;
     wait_serving(&vejle).await?;
     let callers = Callers {
         aabenraa: vejle.as_caller(dev("jc-580:jobcenter:580:caseworker")),
@@ -204,7 +204,7 @@ async fn stop(child: &mut tokio::process::Child) {
 }
 
 /// Waits (on the health Watch stream) until the daemon serves.
-async fn wait_serving(s: &Session) -> Result<(), Failure> {
+async fn wait_serving(s: &Connection) -> Result<(), Failure> {
     use tonic_health::pb::health_check_response::ServingStatus;
     let mut health = tonic_health::pb::health_client::HealthClient::new(s.channel());
     let mut stream = health
@@ -353,8 +353,8 @@ fn referral_outcome(end: CourseEnd) -> (pb::ReferralOutcome, pb::OtherBenefit) {
 /// One case from intake to where it stands "now": created, visitated, referred (the provider
 /// records its course), closed.
 async fn play_case(
-    vejle: &Session,
-    quick_care: &Session,
+    vejle: &Connection,
+    quick_care: &Connection,
     contract_id: &str,
     script: &CaseScript,
 ) -> Result<(String, CaseScript), Failure> {

@@ -7,7 +7,7 @@ use pb::apply_plan_change_request::Change;
 use pb::plan_activity::Kind;
 
 use super::{AABENRAA, Callers, Named, Summary, VEJLE};
-use crate::client::{Failure, Session};
+use crate::client::{Connection, Failure};
 
 /// What the cases need from the set-up.
 pub struct Setup {
@@ -177,7 +177,7 @@ pub async fn setup(c: &Callers, now: NaiveDate, summary: &mut Summary) -> Result
 
 /// Creates a screening group and lists it in the summary.
 async fn create_group(
-    s: &Session,
+    s: &Connection,
     request_id: &str,
     name: &str,
     group: pb::ScreeningGroup,
@@ -210,7 +210,7 @@ fn party(person: &str, organisation: &str, capacity: pb::Capacity) -> pb::Party 
 
 /// Applies changes one after the other, each against the etag the previous one returned.
 async fn changes(
-    s: &Session,
+    s: &Connection,
     mut plan: pb::Plan,
     changes: Vec<Change>,
 ) -> Result<pb::Plan, Failure> {
@@ -231,7 +231,11 @@ async fn changes(
     Ok(plan)
 }
 
-async fn create_plan(s: &Session, case_id: &str, kind: pb::PlanKind) -> Result<pb::Plan, Failure> {
+async fn create_plan(
+    s: &Connection,
+    case_id: &str,
+    kind: pb::PlanKind,
+) -> Result<pb::Plan, Failure> {
     Ok(s.plans()
         .create_plan(pb::CreatePlanRequest {
             case_id: case_id.into(),
@@ -303,7 +307,7 @@ fn goal(by: String, after: &[&str]) -> Change {
 /// A follow-up plan of an open long case: physiotherapy under way, a specialist appointment the
 /// waiting list put three weeks after the planned date, adjusted hours after it, and the goal.
 pub async fn plan_with_waiting_time(
-    s: &Session,
+    s: &Connection,
     case_id: &str,
     now: NaiveDate,
 ) -> Result<(), Failure> {
@@ -490,7 +494,7 @@ fn findings(codes: &[&str]) -> Vec<pb::IcfFinding> {
 
 /// The KIA team's morning on D42: four talks within two hours, then the conclusion.
 async fn kia_session(
-    s: &Session,
+    s: &Connection,
     case_id: &str,
     group: &str,
     d0: NaiveDate,
