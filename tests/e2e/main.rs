@@ -13,6 +13,7 @@ mod alerts;
 mod case_rules;
 mod cases;
 mod citizen;
+mod cli;
 mod contracting;
 mod plans;
 mod replicas;

@@ -198,6 +198,8 @@ pub struct Daemon {
     args: Vec<String>,
     pub channel: Channel,
     pub metrics_addr: String,
+    /// The gRPC address, `host:port`.
+    pub grpc_addr: String,
 }
 
 impl Daemon {
@@ -274,8 +276,8 @@ impl Daemon {
                 .unwrap_or_else(|| panic!("{name} in {line:?}"))
                 .to_owned()
         };
-        let (grpc, metrics_addr) = (field("grpc="), field("metrics="));
-        let channel = Channel::from_shared(format!("http://{grpc}"))
+        let (grpc_addr, metrics_addr) = (field("grpc="), field("metrics="));
+        let channel = Channel::from_shared(format!("http://{grpc_addr}"))
             .unwrap()
             .connect()
             .await
@@ -287,6 +289,7 @@ impl Daemon {
             args,
             channel,
             metrics_addr,
+            grpc_addr,
         }
     }
 

@@ -1,6 +1,11 @@
 //! `kia`: the daemon (`kia serve`) and, as they arrive, the command line for people.
 
 mod bench_sweep;
+mod client;
+mod completions;
+mod demo;
+mod import;
+mod render;
 mod serve;
 mod token;
 mod serve_alerts;
@@ -11,7 +16,12 @@ use clap::{Parser, Subcommand};
 /// (sygedagpenge): early 360-degree assessment, one shared case plan, contracted providers,
 /// and alerts when a plan slips or a legal deadline passes.
 #[derive(Debug, Parser)]
-#[command(name = "kia", version, propagate_version = true)]
+#[command(
+    name = "kia",
+    version,
+    propagate_version = true,
+    after_long_help = client::error::EXIT_CODES_HELP
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,6 +40,42 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Sickness-benefit cases: intake, visitation, follow-ups, closing, the legal timeline.
+    ///
+    /// Example: `KIA_DEV_IDENTITY=jc-630:jobcenter:630:caseworker kia case list --state open`
+    Case(client::case::CaseArgs),
+    /// Screening groups and the ICF-coded 360-degree assessment.
+    ///
+    /// Example: `kia screening unscreened`
+    Screening(client::screening::ScreeningArgs),
+    /// The shared case plan, drawn as a timeline, and its changes.
+    ///
+    /// Example: `kia plan show CASE`
+    Plan(client::plan::PlanArgs),
+    /// Providers (other actors) and their outcome scorecards.
+    ///
+    /// Example: `kia provider scorecard PROVIDER --from 2026-01-01 --to 2026-12-31`
+    Provider(client::contracting::ProviderArgs),
+    /// The municipality's contracts with providers.
+    ///
+    /// Example: `kia contract list`
+    Contract(client::contracting::ContractArgs),
+    /// Cases referred to providers, and what happened to them.
+    ///
+    /// Example: `kia referral list --contract CONTRACT`
+    Referral(client::contracting::ReferralArgs),
+    /// Import cases, plans or providers from a CSV file (safe to re-run).
+    ///
+    /// Example: `kia import cases.csv`, `kia import --kind providers providers.csv`
+    Import(import::ImportArgs),
+    /// Start a daemon (or use --server) and fill it with a realistic municipality.
+    ///
+    /// Example: `kia demo` (then follow what it prints)
+    Demo(demo::DemoArgs),
+    /// Print a shell completion script.
+    ///
+    /// Example: `kia completions bash > ~/.local/share/bash-completion/completions/kia`
+    Completions(completions::CompletionsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,6 +90,25 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Token(command) => token::run(command),
         Command::Bench(BenchCommand::Sweep(args)) => bench_sweep::run(args),
+        Command::Case(a) => return client::run(&a.connect, |s| client::case::run(s, a.command)),
+        Command::Screening(a) => {
+            return client::run(&a.connect, |s| client::screening::run(s, a.command));
+        }
+        Command::Plan(a) => {
+            return client::run(&a.connect, |s| client::plan::run(s, a.author, a.command));
+        }
+        Command::Provider(a) => {
+            return client::run(&a.connect, |s| client::contracting::provider(s, a.command));
+        }
+        Command::Contract(a) => {
+            return client::run(&a.connect, |s| client::contracting::contract(s, a.command));
+        }
+        Command::Referral(a) => {
+            return client::run(&a.connect, |s| client::contracting::referral(s, a.command));
+        }
+        Command::Import(a) => return import::main(a),
+        Command::Demo(a) => return demo::main(a),
+        Command::Completions(a) => completions::run::<Cli>(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
