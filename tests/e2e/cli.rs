@@ -79,7 +79,7 @@ fn failed(out: &Output) -> (i32, Value) {
 
 #[tokio::test]
 async fn case_commands_and_their_exit_codes() {
-    let daemon = Daemon::start(Backend::Sqlite).await;
+    let daemon = Daemon::start_with(Backend::Sqlite, &["--insecure-dev-identities"]).await;
     let d0 = ago(30);
     let created = ok(&kia(
         &daemon,
@@ -285,7 +285,7 @@ async fn case_commands_and_their_exit_codes() {
 
 #[tokio::test]
 async fn plan_screening_and_contracting_commands() {
-    let daemon = Daemon::start(Backend::Sqlite).await;
+    let daemon = Daemon::start_with(Backend::Sqlite, &["--insecure-dev-identities"]).await;
     let d0 = today() - Duration::days(60);
     let day = |n: i64| (d0 + Duration::days(n)).to_string();
     let case = ok(&line(
@@ -540,7 +540,7 @@ async fn plan_screening_and_contracting_commands() {
 
 #[tokio::test]
 async fn an_import_reports_bad_rows_and_a_rerun_creates_nothing_twice() {
-    let daemon = Daemon::start(Backend::Sqlite).await;
+    let daemon = Daemon::start_with(Backend::Sqlite, &["--insecure-dev-identities"]).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cases.csv");
     std::fs::write(
@@ -688,7 +688,7 @@ async fn an_import_reports_bad_rows_and_a_rerun_creates_nothing_twice() {
 
 #[tokio::test]
 async fn the_demo_fills_an_empty_daemon_and_the_scorecard_has_numbers() {
-    let daemon = Daemon::start(Backend::Sqlite).await;
+    let daemon = Daemon::start_with(Backend::Sqlite, &["--insecure-dev-identities"]).await;
     let server = format!("http://{}", daemon.grpc_addr);
     let out = kia_at(
         &server,
@@ -804,7 +804,7 @@ async fn the_demo_starts_its_own_daemon_on_a_data_directory() {
 
 #[tokio::test]
 async fn the_config_file_names_the_server_and_a_token_replaces_the_development_identity() {
-    let daemon = Daemon::start(Backend::Sqlite).await;
+    let daemon = Daemon::start_with(Backend::Sqlite, &["--insecure-dev-identities"]).await;
     let home = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(home.path().join("kia")).unwrap();
     let config = home.path().join("kia/config.toml");

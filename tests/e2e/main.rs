@@ -6,10 +6,10 @@
 
 mod support;
 
+mod alerts;
 mod audit;
 mod authn;
 mod authz_matrix;
-mod alerts;
 mod case_rules;
 mod cases;
 mod citizen;

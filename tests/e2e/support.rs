@@ -5,8 +5,8 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use kia_proto::v1::audit_service_client::AuditServiceClient;
 use kia_proto::v1::alert_service_client::AlertServiceClient;
+use kia_proto::v1::audit_service_client::AuditServiceClient;
 use kia_proto::v1::case_service_client::CaseServiceClient;
 use kia_proto::v1::clock_service_client::ClockServiceClient;
 use kia_proto::v1::contracting_service_client::ContractingServiceClient;
@@ -217,7 +217,6 @@ impl Daemon {
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_in(tempfile::tempdir().unwrap(), backend, Vec::new()).await
     }
-
 
     async fn start_in(dir: tempfile::TempDir, backend: Backend, args: Vec<String>) -> Self {
         let daemon = Self::spawn_in(dir, backend, args).await;

@@ -7,8 +7,8 @@ mod demo;
 mod import;
 mod render;
 mod serve;
-mod token;
 mod serve_alerts;
+mod token;
 
 use clap::{Parser, Subcommand};
 

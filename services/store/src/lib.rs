@@ -4,8 +4,8 @@
 //!
 //! Every change appends its domain event to the event log in the same transaction.
 
-pub mod audit;
 mod alerts;
+pub mod audit;
 mod contracting;
 mod error;
 mod plan;
@@ -21,12 +21,12 @@ use chrono::{DateTime, Utc};
 use kia_domain::case::{Case, CaseId, CaseState, MunicipalityCode};
 use serde::{Deserialize, Serialize};
 
-pub use audit::AuditStore;
 pub use alerts::{
     ALERT_PARTITIONS, Acknowledged, AlertChange, AlertChangeKind, AlertFilter, AlertInputs,
     AlertRecord, AlertState, AlertStore, CaseEvaluation, OpenAlertStats, alert_event,
     alert_partition,
 };
+pub use audit::AuditStore;
 pub use contracting::{
     Admission, ContractFilter, ContractingStore, ProviderRecord, ReferralFilter, ReferralRecord,
     Referred,
