@@ -17,3 +17,4 @@ mod plans;
 mod replicas;
 mod screening;
 mod standard;
+mod tls;
