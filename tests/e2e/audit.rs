@@ -319,3 +319,48 @@ async fn an_edited_trail_is_detected(backend: Backend) {
     assert_eq!(verdict.records_checked, 1);
     assert!(daemon.log().contains("the audit chain is broken"));
 }
+
+/// Two replicas on one PostgreSQL database read a case at the same time: their audit records
+/// form one chain (the appends are serialized), and a citizen entered on one is found on the
+/// other (they share the citizen keys).
+#[tokio::test]
+async fn replicas_append_to_one_chain() {
+    let Some(backend) = Backend::postgres().await else {
+        return;
+    };
+    let a = Daemon::start(backend.clone()).await;
+    let b = Daemon::start(backend).await;
+    let case_id = open_case(&a, "070761-4285").await;
+    let mut reads = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let mut cases = if i % 2 == 0 { &a } else { &b }.cases(Caller::VEJLE);
+        let case_id = case_id.clone();
+        reads.spawn(async move {
+            cases
+                .get_case(pb::GetCaseRequest { case_id })
+                .await
+                .map(|_| ())
+        });
+    }
+    while let Some(read) = reads.join_next().await {
+        read.unwrap().unwrap();
+    }
+    let verdict = b
+        .audit(Caller::OPERATIONS)
+        .verify_audit_chain(pb::VerifyAuditChainRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(verdict.intact, "{verdict:?}");
+    // The intake (case and citizen identity) and twenty reads.
+    assert_eq!(verdict.records_checked, 22);
+    let found = b
+        .cases(Caller::VEJLE)
+        .find_citizen_cases(pb::FindCitizenCasesRequest {
+            citizen_cpr: "0707614285".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.case_ids, [case_id]);
+}

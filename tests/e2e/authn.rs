@@ -120,6 +120,11 @@ async fn bad_tokens_are_unauthenticated(backend: Backend) {
         ),
         ("not a JWT", bearer("not-a-token".into()), "well-formed"),
         (
+            "a token without the Bearer scheme",
+            vec![("authorization", support::sign(&vejle_claims()))],
+            "not a Bearer token",
+        ),
+        (
             "unsigned metadata without --insecure-dev-identities",
             dev_metadata(),
             "no bearer token",

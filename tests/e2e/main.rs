@@ -19,3 +19,4 @@ mod plans;
 mod replicas;
 mod screening;
 mod standard;
+mod tls;

@@ -62,22 +62,30 @@ impl Backend {
     }
 }
 
-/// The signing key every test daemon trusts: created once per test run by the daemon's own
-/// key code, then copied into each daemon's data directory before it starts, so every daemon
-/// (and every replica on one database) accepts the tokens a [`Caller`] mints.
+/// The signing key every test daemon trusts (and the citizen keys): created once per test run
+/// by the daemon's own key code, then copied into each daemon's data directory before it
+/// starts, so every daemon (and every replica on one database) accepts the tokens a [`Caller`]
+/// mints and recognises the same citizen.
 fn test_keys() -> &'static (tempfile::TempDir, TokenSigner) {
     static KEYS: OnceLock<(tempfile::TempDir, TokenSigner)> = OnceLock::new();
     KEYS.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let signer = TokenSigner::ensure_in(dir.path()).unwrap();
+        kia_runtime::citizen::CitizenKeys::ensure(&kia_runtime::citizen::keys_path(dir.path()))
+            .unwrap();
         (dir, signer)
     })
 }
 
-/// Puts the test signing key into a data directory, as if the daemon had created it there.
+/// Puts the test keys into a data directory, as if the daemon had created them there.
 pub fn seed_keys(data_dir: &std::path::Path) {
     let template = test_keys().0.path();
-    for path in [signing_key_path(template), jwks_path(template)] {
+    let citizen_keys = kia_runtime::citizen::keys_path(template);
+    for path in [
+        signing_key_path(template),
+        jwks_path(template),
+        citizen_keys,
+    ] {
         let target = data_dir.join(path.strip_prefix(template).unwrap());
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
         std::fs::copy(&path, target).unwrap();

@@ -82,6 +82,18 @@ pub struct ServeArgs {
     #[command(flatten)]
     auth: AuthArgs,
 
+    /// PEM certificate (chain) for TLS on the gRPC listener; with --tls-key.
+    #[arg(long, env = "KIA_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "KIA_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// PEM CA certificate(s): clients must present a certificate it signed (mutual TLS).
+    #[arg(long, env = "KIA_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+
     /// Key file that hashes and seals citizens' CPR numbers (created when absent). Replicas on
     /// one database must share it. Default: keys/citizen-keys.json in the data directory.
     #[arg(long, env = "KIA_CITIZEN_KEYS")]
@@ -134,6 +146,23 @@ impl ServeArgs {
         self.services
             .iter()
             .any(|s| *s == ServiceName::All || *s == service)
+    }
+
+    /// The listener's TLS configuration, when a certificate is given.
+    fn tls(&self) -> anyhow::Result<Option<tonic::transport::ServerTlsConfig>> {
+        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+        let read = |path: &PathBuf| {
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+        };
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(None);
+        };
+        let mut config =
+            ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
+        if let Some(ca) = &self.tls_client_ca {
+            config = config.client_ca_root(Certificate::from_pem(read(ca)?));
+        }
+        Ok(Some(config))
     }
 
     fn citizen_keys_path(&self) -> PathBuf {
@@ -245,6 +274,12 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
     }
     routes = args.alerts.add_routes(routes, &ctx, engine);
 
+    let tls = args.tls().context("setting up TLS")?;
+    let transport = match (&tls, &args.tls_client_ca) {
+        (None, _) => "plaintext",
+        (Some(_), None) => "tls",
+        (Some(_), Some(_)) => "mtls",
+    };
     let listener = server::bind(args.listen).await?;
     let metrics_listener = match args.metrics_listen {
         Some(addr) => Some(server::bind(addr).await?),
@@ -259,7 +294,7 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
         AuthMode::Tokens(_) => "signed",
         AuthMode::Development(_) => "insecure-dev",
     };
-    tracing::info!(grpc = %grpc_addr, metrics = ?metrics_addr, backend = ctx.store.backend(), services = ?names, identities, "listening");
+    tracing::info!(grpc = %grpc_addr, metrics = ?metrics_addr, backend = ctx.store.backend(), services = ?names, identities, transport, "listening");
     // One machine-readable line on stdout, for scripts and tests that start kia on port 0.
     match metrics_addr {
         Some(m) => println!("kia listening grpc={grpc_addr} metrics={m}"),
@@ -275,6 +310,7 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
             listener,
             metrics_listener,
             services: names,
+            tls,
         },
     )
     .await

@@ -16,10 +16,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
-use kia_domain::case::MunicipalityCode;
 use serde::{Deserialize, Serialize};
 
-use crate::identity::{Identity, OrganizationKind};
+use crate::identity::Identity;
 
 /// The issuer a token names when none is configured.
 pub const DEFAULT_ISSUER: &str = "kia";
@@ -391,36 +390,6 @@ pub fn parse_ttl(raw: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(n * seconds))
 }
 
-impl Identity {
-    /// Builds an identity from its parts, as a token or development metadata names them.
-    pub fn new(
-        organization: &str,
-        kind: &str,
-        municipality: &str,
-        role: &str,
-        person: Option<&str>,
-    ) -> Result<Self, &'static str> {
-        if organization.is_empty() {
-            return Err("no organisation");
-        }
-        let kind = OrganizationKind::parse(kind).ok_or("the organisation kind is unknown")?;
-        let municipality = match municipality {
-            "" => None,
-            raw => Some(MunicipalityCode::parse(raw).map_err(|_| "the municipality is invalid")?),
-        };
-        if kind == OrganizationKind::Jobcenter && municipality.is_none() {
-            return Err("a jobcenter identity names its municipality");
-        }
-        Ok(Self {
-            organization: organization.to_owned(),
-            kind,
-            municipality,
-            role: role.to_owned(),
-            person: person.filter(|p| !p.is_empty()).map(str::to_owned),
-        })
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -449,7 +418,7 @@ mod tests {
         let token = s.sign(&claims(Duration::from_secs(60)));
         let identity = s.verifier("kia", "kia").verify(&token).unwrap();
         assert_eq!(identity.organization, "jc-630");
-        assert_eq!(identity.kind, OrganizationKind::Jobcenter);
+        assert_eq!(identity.kind, crate::identity::OrganizationKind::Jobcenter);
         assert_eq!(identity.person.as_deref(), Some("cw-17"));
     }
 

@@ -96,7 +96,16 @@ impl AuthMode {
         let bearer = metadata
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
+            .map(|v| v.strip_prefix("Bearer ").map(str::trim));
+        let bearer = match bearer {
+            Some(None) => {
+                return Err(ApiError::Unauthenticated(
+                    "the authorization header is not a Bearer token".into(),
+                ));
+            }
+            Some(Some(token)) => Some(token),
+            None => None,
+        };
         match (self, bearer) {
             (Self::Tokens(verifier) | Self::Development(verifier), Some(token)) => verifier
                 .verify(token)
@@ -110,6 +119,34 @@ impl AuthMode {
 }
 
 impl Identity {
+    /// Builds an identity from its parts, as a token or development metadata names them.
+    pub fn new(
+        organization: &str,
+        kind: &str,
+        municipality: &str,
+        role: &str,
+        person: Option<&str>,
+    ) -> Result<Self, &'static str> {
+        if organization.is_empty() {
+            return Err("no organisation");
+        }
+        let kind = OrganizationKind::parse(kind).ok_or("the organisation kind is unknown")?;
+        let municipality = match municipality {
+            "" => None,
+            raw => Some(MunicipalityCode::parse(raw).map_err(|_| "the municipality is invalid")?),
+        };
+        if kind == OrganizationKind::Jobcenter && municipality.is_none() {
+            return Err("a jobcenter identity names its municipality");
+        }
+        Ok(Self {
+            organization: organization.to_owned(),
+            kind,
+            municipality,
+            role: role.to_owned(),
+            person: person.filter(|p| !p.is_empty()).map(str::to_owned),
+        })
+    }
+
     /// Reads a development-mode identity from request metadata.
     pub fn from_metadata(metadata: &MetadataMap) -> Result<Self, ApiError> {
         let get = |key: &str| {
@@ -131,9 +168,9 @@ impl Identity {
         .map_err(|e| ApiError::Unauthenticated(format!("development identity: {e}")))
     }
 
-    /// The municipality whose cases this caller may see and change: a jobcenter's own.
-    /// Checked before validation (AIP-211); every other kind is denied until grants (provider
-    /// referrals, shared plans) give it access to particular cases.
+    /// The municipality whose cases this caller may see and change: a jobcenter's own. Checked
+    /// before validation (AIP-211); other kinds reach particular cases only through a referral,
+    /// a plan grant or the case's employer reference (see [`crate::authz`]).
     pub fn jobcenter_municipality(&self) -> Result<&MunicipalityCode, ApiError> {
         match (self.kind, &self.municipality) {
             (OrganizationKind::Jobcenter, Some(m)) => Ok(m),

@@ -186,6 +186,8 @@ pub struct ServeOptions {
     pub metrics_listener: Option<TcpListener>,
     /// Fully qualified names of the kia services hosted (for health and reflection).
     pub services: Vec<&'static str>,
+    /// TLS for the gRPC listener (with client certificates when it names a client CA).
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 /// Builds the health and reflection services for the hosted kia services.
@@ -245,7 +247,11 @@ pub async fn serve(
             health.set(ServingStatus::NotServing).await;
         }
     };
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = options.tls {
+        builder = builder.tls_config(tls)?;
+    }
+    builder
         .layer(RpcLayer {
             metrics: ctx.metrics.clone(),
         })
