@@ -24,8 +24,10 @@ enum Cell {
     D,
     /// FAILED_PRECONDITION: authorized, and then a rule refuses (see the row's note).
     F,
+    /// INVALID_ARGUMENT: authorized, and then the input is refused (authorization comes first).
+    V,
 }
-use Cell::{D, E, F, O};
+use Cell::{D, E, F, O, V};
 
 /// A provider with no contract with Vejle and no part in the screening.
 const OTHER_PROVIDER: Caller = Caller {
@@ -124,6 +126,16 @@ const MATRIX: &[(&str, [Cell; 9])] = &[
     ("AuditService/GetAccessReport",           [O, D, D, D, D, D, D, D, D]),
     // The whole chain's integrity, which carries no personal data: any jobcenter, and operations.
     ("AuditService/VerifyAuditChain",          [O, O, D, D, D, D, D, D, O]),
+    // Alerts name cases and health activities: the jobcenter sees its municipality's, a provider
+    // or rehabilitation centre those addressed to it (possibly none). Acknowledging a malformed
+    // id shows authorization coming before validation.
+    ("AlertService/ListAlerts",                [O, O, O, O, O, O, D, D, D]),
+    ("AlertService/AcknowledgeAlert",          [V, V, V, V, V, V, D, D, D]),
+    ("AlertService/WatchAlerts",               [O, O, O, O, O, O, D, D, D]),
+    // Anyone may read the daemon's clock; only operations may move it, and only when the daemon
+    // runs with --settable-clock (this one does not).
+    ("ClockService/GetClock",                  [O, O, O, O, O, O, O, O, O]),
+    ("ClockService/SetClock",                  [D, D, D, D, D, D, D, D, F]),
     ("CaseService/CloseCase",                  [O, D, D, D, D, D, D, D, D]),
 ];
 
@@ -184,6 +196,7 @@ fn matches(cell: Cell, got: &Answer) -> bool {
         (E, Ok(n)) => *n == 0,
         (D, Err(code)) => *code == Code::PermissionDenied,
         (F, Err(code)) => *code == Code::FailedPrecondition,
+        (V, Err(code)) => *code == Code::InvalidArgument,
         _ => false,
     }
 }
@@ -1005,6 +1018,42 @@ async fn call(daemon: &Daemon, fx: &Fixture, column: usize, caller: Caller, rpc:
                 .verify_audit_chain(pb::VerifyAuditChainRequest {})
                 .await,
             |r| usize::from(r.intact && r.records_checked > 0),
+        ),
+        "AlertService/ListAlerts" => answer(
+            daemon
+                .alerts(caller)
+                .list_alerts(pb::ListAlertsRequest::default())
+                .await,
+            one,
+        ),
+        "AlertService/AcknowledgeAlert" => answer(
+            daemon
+                .alerts(caller)
+                .acknowledge_alert(pb::AcknowledgeAlertRequest {
+                    alert_id: "not-an-alert".into(),
+                })
+                .await,
+            one,
+        ),
+        "AlertService/WatchAlerts" => answer(
+            daemon
+                .alerts(caller)
+                .watch_alerts(pb::WatchAlertsRequest { after_position: 0 })
+                .await,
+            one,
+        ),
+        "ClockService/GetClock" => answer(
+            daemon.clock(caller).get_clock(pb::GetClockRequest {}).await,
+            one,
+        ),
+        "ClockService/SetClock" => answer(
+            daemon
+                .clock(caller)
+                .set_clock(pb::SetClockRequest {
+                    now: Some(timestamp(chrono::Utc::now())),
+                })
+                .await,
+            one,
         ),
         other => panic!("no call for {other}: add it to the matrix"),
     }

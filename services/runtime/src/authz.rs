@@ -105,6 +105,14 @@ pub const POLICY: &[(&str, &[K])] = &[
     ("kia.v1.AuditService/GetAccessReport", JOBCENTER),
     // The chain's integrity, without a record's content: operations may check it.
     ("kia.v1.AuditService/VerifyAuditChain", JOBCENTER_OPERATIONS),
+    // Alerts name cases and health activities: the jobcenter, and a provider or rehabilitation
+    // centre for the alerts addressed to it (narrowed further by the alert service's scope).
+    ("kia.v1.AlertService/ListAlerts", PLAN_SHARING),
+    ("kia.v1.AlertService/AcknowledgeAlert", PLAN_SHARING),
+    ("kia.v1.AlertService/WatchAlerts", PLAN_SHARING),
+    // The daemon's clock: anyone may read it; only operations may move a settable one.
+    ("kia.v1.ClockService/GetClock", ANYONE),
+    ("kia.v1.ClockService/SetClock", &[K::Operations]),
 ];
 
 /// The fully qualified method of a call (`kia.v1.CaseService/GetCase`), put on the request by
