@@ -9,6 +9,7 @@ mod support;
 mod case_rules;
 mod cases;
 mod contracting;
+mod operations;
 mod plans;
 mod replicas;
 mod screening;

@@ -123,16 +123,23 @@ impl Daemon {
 
     /// Starts a daemon without waiting for it to serve.
     pub async fn spawn(backend: Backend) -> Self {
-        Self::spawn_in(tempfile::tempdir().unwrap(), backend).await
+        Self::spawn_in(tempfile::tempdir().unwrap(), backend, &[]).await
     }
 
-    async fn start_in(dir: tempfile::TempDir, backend: Backend) -> Self {
-        let daemon = Self::spawn_in(dir, backend).await;
+    /// Starts a daemon with extra environment variables (e.g. `OTEL_EXPORTER_OTLP_ENDPOINT`).
+    pub async fn start_with_env(backend: Backend, env: &[(&str, &str)]) -> Self {
+        let daemon = Self::spawn_in(tempfile::tempdir().unwrap(), backend, env).await;
         daemon.wait_serving("").await;
         daemon
     }
 
-    async fn spawn_in(dir: tempfile::TempDir, backend: Backend) -> Self {
+    async fn start_in(dir: tempfile::TempDir, backend: Backend) -> Self {
+        let daemon = Self::spawn_in(dir, backend, &[]).await;
+        daemon.wait_serving("").await;
+        daemon
+    }
+
+    async fn spawn_in(dir: tempfile::TempDir, backend: Backend, env: &[(&str, &str)]) -> Self {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -156,6 +163,7 @@ impl Daemon {
         if let Backend::Postgres(url) = &backend {
             cmd.args(["--database-url", url]);
         }
+        cmd.envs(env.iter().copied());
         let mut child = cmd.spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let line = lines
@@ -202,8 +210,8 @@ impl Daemon {
         panic!("health stream ended before SERVING");
     }
 
-    /// Stops the daemon with SIGTERM (a graceful shutdown) and starts it again on the same data.
-    pub async fn restart(mut self) -> Self {
+    /// Stops the daemon with SIGTERM (a graceful shutdown) and waits until it exited 0.
+    pub async fn stop(&mut self) {
         let pid = self.child.id().unwrap();
         let status = std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])
@@ -212,6 +220,11 @@ impl Daemon {
         assert!(status.success());
         let exit = self.child.wait().await.unwrap();
         assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+    }
+
+    /// Stops the daemon with SIGTERM (a graceful shutdown) and starts it again on the same data.
+    pub async fn restart(mut self) -> Self {
+        self.stop().await;
         let Daemon { dir, backend, .. } = self;
         Self::start_in(dir, backend).await
     }

@@ -1,5 +1,6 @@
 //! `kia`: the daemon (`kia serve`) and, as they arrive, the command line for people.
 
+mod migrate;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -21,12 +22,17 @@ enum Command {
     /// With no flags, every service runs in one process on an embedded SQLite database in
     /// ./kia-data. Example: `kia serve --listen 0.0.0.0:50051 --metrics-listen 0.0.0.0:9464`.
     Serve(serve::ServeArgs),
+    /// Apply pending database migrations and exit (once per upgrade, before the new daemons).
+    ///
+    /// Example: `kia migrate --database-url postgres://kia@db/kia`.
+    Migrate(migrate::MigrateArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Migrate(args) => migrate::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

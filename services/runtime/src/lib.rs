@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod error;
 pub mod events;
+pub mod gauges;
 pub mod identity;
 pub mod pagination;
 pub mod server;
