@@ -23,5 +23,26 @@ if ! throwaway_postgres_start; then
   echo "!!! ================================================================== !!!" >&2
 fi
 
+echo "==> deploy/: YAML, JSON and how the pieces fit"
+python3 -c 'import yaml' 2>/dev/null \
+  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-yaml; } >/dev/null 2>&1 \
+  || DEBIAN_FRONTEND=noninteractive sudo -n apt-get install -y -qq python3-yaml >/dev/null 2>&1 || true
+python3 scripts/check-deploy.py
+
+# A real Prometheus for the end-to-end scrape test (tests/e2e/operations.rs).
+# shellcheck source=scripts/prometheus.sh
+source scripts/prometheus.sh
+if prometheus_ensure; then
+  promtool check config deploy/prometheus.yml
+elif [ "${CI:-}" = "true" ]; then
+  echo "!!! CI needs Prometheus for the scrape test: failing." >&2
+  exit 1
+else
+  echo "!!! ================================================================== !!!" >&2
+  echo "!!! Prometheus is not available: the real-Prometheus scrape test is    !!!" >&2
+  echo "!!! SKIPPED on this machine.                                           !!!" >&2
+  echo "!!! ================================================================== !!!" >&2
+fi
+
 echo "==> cargo test"
 cargo test --workspace --locked

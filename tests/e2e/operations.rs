@@ -24,7 +24,9 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use pb::apply_plan_change_request::Change;
 use pb::plan_activity::Kind;
 
+use crate::plans::{day, today};
 use crate::support::{Backend, Caller, Daemon, on_both_backends};
+use crate::{cases, contracting, plans, screening};
 
 on_both_backends!(
     every_metric_the_dashboards_query_is_exported,
@@ -35,14 +37,6 @@ on_both_backends!(
 /// might send by mistake: neither may leave the daemon in telemetry.
 const CITIZEN_REFERENCE: &str = "vejle-0042";
 const CPR_SHAPED: &str = "0101901234";
-
-fn today() -> NaiveDate {
-    kia_runtime::clock::danish_date(chrono::Utc::now())
-}
-
-fn day(d0: NaiveDate, n: i64) -> String {
-    (d0 + Duration::days(n)).to_string()
-}
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -57,17 +51,12 @@ async fn create_case(
     let case = pb::Case {
         municipality_code: caller.municipality.into(),
         first_sick_day: first_sick_day.to_string(),
-        employment_status: pb::EmploymentStatus::Employed as i32,
-        employer_reference: "CVR-29189587".into(),
         citizen_reference: citizen_reference.into(),
-        ..Default::default()
+        ..cases::lene()
     };
     daemon
         .cases(caller)
-        .create_case(pb::CreateCaseRequest {
-            r#case: Some(case),
-            request_id: String::new(),
-        })
+        .create_case(cases::create(case, ""))
         .await
         .map(|r| r.into_inner().r#case.unwrap().case_id)
 }
@@ -124,178 +113,55 @@ async fn a_working_day(daemon: &Daemon) -> Day {
         .await
         .unwrap();
 
-    use pb::Discipline as D;
-    let mut screening = daemon.screening(Caller::VEJLE);
-    let member = |reference: &str, discipline: D| pb::ScreeningMember {
-        reference: reference.into(),
-        discipline: discipline as i32,
-        organisation: pb::MemberOrganisation::Jobcentre as i32,
-        organization_id: String::new(),
-    };
-    let group = screening
-        .create_screening_group(pb::CreateScreeningGroupRequest {
-            group: Some(pb::ScreeningGroup {
-                display_name: "Screeningsgruppen Vejle".into(),
-                members: vec![
-                    member("sb-1", D::Caseworker),
-                    member("lg-1", D::Doctor),
-                    member("fys-1", D::Physiotherapist),
-                    member("psy-1", D::Psychologist),
-                ],
-                mode: pb::ScreeningMode::StandingGroup as i32,
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .group
-        .unwrap();
-    screening
-        .open_screening(pb::OpenScreeningRequest {
-            case_id: vejle_case.clone(),
-            group_id: group.group_id,
-            opened_on: String::new(),
-        })
-        .await
-        .unwrap();
+    let mut screenings = daemon.screening(Caller::VEJLE);
+    let group = screening::kia_team(&mut screenings).await;
+    screening::open_screening(&mut screenings, &vejle_case, &group.group_id).await;
 
+    // The specialist's waiting list gives D81, 21 days after the planned D60 (the waiting-time
+    // slip of AL-09): the goal slips 21 days.
     let mut plans = daemon.plans(Caller::VEJLE);
-    let caseworker = pb::Party {
-        person: "cw-1".into(),
-        organisation: String::new(),
-        capacity: pb::Capacity::Caseworker as i32,
-    };
-    let mut plan = plans
-        .create_plan(pb::CreatePlanRequest {
-            case_id: vejle_case.clone(),
-            kind: pb::PlanKind::KiaReturnPlan as i32,
-            stage: pb::PlanStage::Final as i32,
-            author: Some(caseworker.clone()),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .plan
-        .unwrap();
-    let activity = |id: &str, kind: Kind, start: String, end: String, after: &[&str]| {
-        Change::AddActivity(pb::AddActivity {
-            activity: Some(pb::PlanActivity {
-                activity_id: id.into(),
-                kind: Some(kind),
-                responsible: "kia-team-vejle".into(),
-                planned_start: start,
-                planned_end: end,
-                depends_on: after.iter().map(|a| (*a).to_owned()).collect(),
-                ..Default::default()
-            }),
-        })
-    };
-    let specialist = Kind::Health(pb::HealthActivity {
-        kind: pb::HealthActivityKind::Specialist as i32,
-        ordered_by_gp: false,
-    });
-    let partial = Kind::Employment(pb::EmploymentActivity {
-        kind: pb::EmploymentActivityKind::PartialReturn as i32,
-        hours_per_week: 20.0,
-        ..Default::default()
-    });
-    let goal = Change::SetGoal(pb::SetGoal {
-        goal: Some(pb::Goal {
-            goal_id: "full-return".into(),
-            kind: pb::GoalKind::FullReturn as i32,
-            hours_per_week: 37.0,
-            by: day(d0, 80),
-            depends_on: vec![],
-        }),
-    });
-    // The specialist's waiting list gives D81, 21 days after the planned D60 (DOMAIN.md's
-    // waiting-time slip, AL-09): the goal slips 21 days.
-    let booked = Change::BookActivity(pb::BookActivity {
-        activity_id: "spec".into(),
-        booked_start: day(d0, 81),
-    });
+    let kind = (pb::PlanKind::KiaReturnPlan, pb::PlanStage::Final);
+    let mut plan = plans::create_plan(&mut plans, &vejle_case, kind.0, kind.1).await;
+    let specialist = plans::health(pb::HealthActivityKind::Specialist);
+    let partial = Kind::Employment(plans::employment(
+        pb::EmploymentActivityKind::PartialReturn,
+        20.0,
+    ));
     for change in [
-        activity("spec", specialist, day(d0, 60), String::new(), &[]),
-        activity("partial", partial, day(d0, 60), day(d0, 80), &["spec"]),
-        goal,
-        booked,
+        plans::activity("spec", specialist, &day(d0, 60), "", &[]),
+        plans::activity("partial", partial, &day(d0, 60), &day(d0, 80), &["spec"]),
+        plans::full_return_by(&day(d0, 80)),
+        Change::BookActivity(pb::BookActivity {
+            activity_id: "spec".into(),
+            booked_start: day(d0, 81),
+        }),
     ] {
-        plan = plans
-            .apply_plan_change(pb::ApplyPlanChangeRequest {
-                case_id: vejle_case.clone(),
-                etag: plan.etag.clone(),
-                author: Some(caseworker.clone()),
-                change: Some(change),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .plan
-            .unwrap();
+        plan = plans::change(&mut plans, &plan, change).await;
     }
 
+    // Referred five days ago, started today.
     let mut contracting = daemon.contracting(Caller::VEJLE);
-    let provider_id = contracting
-        .create_provider(pb::CreateProviderRequest {
-            provider: Some(pb::Provider {
-                name: "Quick Care".into(),
-                kind: pb::ProviderKind::PrivateProvider as i32,
-                organization_id: "quick-care".into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .provider
-        .unwrap()
-        .provider_id;
-    let contract_id = contracting
-        .create_contract(pb::CreateContractRequest {
-            contract: Some(pb::Contract {
-                provider_id,
-                municipality_code: "630".into(),
-                service: pb::ServiceType::ReturnToWorkCourse as i32,
-                price_oere: 386_000,
-                price_unit: pb::PriceUnit::Course as i32,
-                period_from: (today() - Duration::days(365)).to_string(),
-                period_to: (today() + Duration::days(365)).to_string(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .contract
-        .unwrap()
-        .contract_id;
-    let referral_id = contracting
-        .refer_case(pb::ReferCaseRequest {
-            contract_id,
-            case_id: vejle_case.clone(),
-            referred_on: (today() - Duration::days(5)).to_string(),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .referral
-        .unwrap()
-        .referral_id;
-    contracting
-        .record_referral_event(pb::RecordReferralEventRequest {
-            referral_id,
-            kind: pb::ReferralEventKind::Started as i32,
-            on: today().to_string(),
-            ..Default::default()
-        })
+    let provider_id = contracting::provider(&mut contracting, "Quick Care", "quick-care").await;
+    let this_year = pb::Contract {
+        period_from: (today() - Duration::days(365)).to_string(),
+        period_to: (today() + Duration::days(365)).to_string(),
+        ..contracting::contract(&provider_id, None, &[])
+    };
+    let contract_id = contracting::create_contract(&mut contracting, this_year).await;
+    let referred_on = today() - Duration::days(5);
+    let referral_id = contracting::refer(&mut contracting, &contract_id, &vejle_case, referred_on)
         .await
         .unwrap();
+    use pb::{ReferralEventKind, ReferralOutcome};
+    contracting::event(
+        &mut contracting,
+        &referral_id,
+        ReferralEventKind::Started,
+        today(),
+        ReferralOutcome::Unspecified,
+    )
+    .await
+    .unwrap();
 
     Day {
         vejle_case,
@@ -855,4 +721,185 @@ async fn kia_migrate_applies_the_migrations_once_and_exits(backend: Backend) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The Prometheus server binary: `KIA_TEST_PROMETHEUS`, else `prometheus` on the PATH (Debian's
+/// package, which scripts/test.sh installs). Missing: the test is skipped loudly, or fails in CI.
+fn prometheus_binary() -> Option<PathBuf> {
+    let named = std::env::var_os("KIA_TEST_PROMETHEUS").map(PathBuf::from);
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("prometheus"))
+            .find(|p| p.is_file())
+    });
+    let found = named.or(on_path);
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI needs Prometheus (Debian package prometheus) for the scrape test"
+        );
+        eprintln!(
+            "!!! SKIPPED: no prometheus binary (install Debian's prometheus package or set \
+             KIA_TEST_PROMETHEUS); the real-Prometheus scrape was NOT tested !!!"
+        );
+    }
+    found
+}
+
+/// A plain HTTP/1.0 GET (so the answer is never chunked): status line and body.
+async fn http_get(addr: &str, path: &str) -> std::io::Result<(String, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    Ok((
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    ))
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Runs an instant query; the parsed `data.result`, or the error Prometheus gave.
+async fn promql(addr: &str, query: &str) -> Result<Vec<serde_json::Value>, String> {
+    let (status, body) = http_get(
+        addr,
+        &format!("/api/v1/query?query={}", percent_encode(query)),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let json: serde_json::Value =
+        serde_json::from_str(&body).map_err(|e| format!("{status}: {e}: {body}"))?;
+    if json["status"] != "success" {
+        return Err(format!("{status}: {body}"));
+    }
+    Ok(json["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default())
+}
+
+/// A dashboard expression as Grafana sends it: variables filled in with "everything".
+fn as_grafana_sends_it(expr: &str) -> String {
+    ["$service", "$municipality", "$provider", "$rule"]
+        .iter()
+        .fold(expr.replace("$__rate_interval", "1m"), |e, var| {
+            e.replace(var, ".*")
+        })
+}
+
+/// A real Prometheus scrapes a daemon that served each service, ingests every metric the
+/// dashboards use, and evaluates every dashboard query without error.
+#[tokio::test]
+async fn a_real_prometheus_scrapes_the_daemon_and_runs_every_dashboard_query() {
+    let Some(binary) = prometheus_binary() else {
+        return;
+    };
+    let daemon = Daemon::start(Backend::Sqlite).await;
+    a_working_day(&daemon).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: kia\n    \
+             static_configs:\n      - targets: ['{}']\n        labels: {{group: all}}\n",
+            daemon.metrics_addr
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+    let _prometheus = tokio::process::Command::new(&binary)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address={addr}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    // Wait (bounded) until the first scrape of the daemon is in.
+    let everything_used = dashboard_metric_names();
+    let pending = pending_metric_names();
+    let expected: Vec<&String> = everything_used
+        .iter()
+        .filter(|n| !pending.contains(*n))
+        .collect();
+    let scraped = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+        loop {
+            tick.tick().await;
+            if let Ok(up) = promql(&addr, "up{job=\"kia\"} == 1").await
+                && !up.is_empty()
+                && promql(&addr, "kia_cases_open")
+                    .await
+                    .is_ok_and(|r| !r.is_empty())
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    let prometheus_log = || std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap();
+    assert!(
+        scraped.is_ok(),
+        "no scrape within 60 s:\n{}",
+        prometheus_log()
+    );
+
+    // Every metric the dashboards use was ingested from the exposition.
+    for name in expected {
+        if PROMETHEUS_OWN.contains(&name.as_str()) {
+            continue;
+        }
+        let series = promql(&addr, &format!("count({{__name__=\"{name}\"}})"))
+            .await
+            .unwrap();
+        assert!(!series.is_empty(), "Prometheus has no {name}");
+    }
+    // Every query of every dashboard is valid PromQL for a real Prometheus.
+    for (file, json) in dashboards() {
+        let mut exprs = Vec::new();
+        expressions(&json, &mut exprs);
+        for expr in exprs.iter().filter(|e| !e.starts_with("label_values(")) {
+            let query = as_grafana_sends_it(expr);
+            if let Err(err) = promql(&addr, &query).await {
+                panic!("{file}: {query}\n{err}");
+            }
+        }
+    }
+    // The open cases as Grafana's cases dashboard reads them: Vejle's one case in category 2.
+    let vejle = promql(
+        &addr,
+        "max by (municipality, category) (kia_cases_open{municipality=\"630\"})",
+    )
+    .await
+    .unwrap();
+    assert_eq!(vejle.len(), 1, "{vejle:?}");
+    assert_eq!(vejle[0]["metric"]["category"], "2");
+    assert_eq!(vejle[0]["value"][1], "1");
 }

@@ -72,7 +72,7 @@ impl std::fmt::Debug for Telemetry {
 }
 
 /// The last values an observable gauge reports, one per label set.
-type Snapshot<T> = Arc<RwLock<Vec<(Vec<KeyValue>, T)>>>;
+type Snapshot = Arc<RwLock<Vec<(Vec<KeyValue>, f64)>>>;
 
 /// The instruments services record into.
 #[derive(Clone)]
@@ -80,12 +80,12 @@ pub struct Metrics {
     rpc_duration: Histogram<f64>,
     plan_slip: Histogram<u64>,
     referral_to_start: Histogram<u64>,
-    open_cases: Snapshot<i64>,
-    overdue_follow_ups: Snapshot<i64>,
-    db_connections: Snapshot<i64>,
-    db_connections_max: Snapshot<i64>,
-    event_lag: Snapshot<i64>,
-    event_lag_age: Snapshot<f64>,
+    open_cases: Snapshot,
+    overdue_follow_ups: Snapshot,
+    db_connections: Snapshot,
+    db_connections_max: Snapshot,
+    event_lag: Snapshot,
+    event_lag_age: Snapshot,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -118,7 +118,7 @@ impl Metrics {
                         KeyValue::new("municipality", c.municipality.clone()),
                         KeyValue::new("category", category),
                     ],
-                    c.count,
+                    c.count as f64,
                 )
             }),
         );
@@ -130,7 +130,7 @@ impl Metrics {
             &self.overdue_follow_ups,
             counts
                 .iter()
-                .map(|(m, n)| (vec![KeyValue::new("municipality", m.clone())], *n)),
+                .map(|(m, n)| (vec![KeyValue::new("municipality", m.clone())], *n as f64)),
         );
     }
 
@@ -144,20 +144,20 @@ impl Metrics {
             &self.db_connections,
             pools.iter().flat_map(|p| {
                 [
-                    (vec![pool(p), state("used")], i64::from(p.used)),
-                    (vec![pool(p), state("idle")], i64::from(p.idle)),
+                    (vec![pool(p), state("used")], f64::from(p.used)),
+                    (vec![pool(p), state("idle")], f64::from(p.idle)),
                 ]
             }),
         );
         replace(
             &self.db_connections_max,
-            pools.iter().map(|p| (vec![pool(p)], i64::from(p.max))),
+            pools.iter().map(|p| (vec![pool(p)], f64::from(p.max))),
         );
     }
 
     /// Replaces how far the event feed trails the log: events unseen and the oldest one's age.
     pub fn set_event_lag(&self, events: i64, age: Duration) {
-        replace(&self.event_lag, [(Vec::new(), events)]);
+        replace(&self.event_lag, [(Vec::new(), events as f64)]);
         replace(&self.event_lag_age, [(Vec::new(), age.as_secs_f64())]);
     }
 
@@ -179,43 +179,21 @@ impl Metrics {
     }
 }
 
-fn replace<T>(snapshot: &Snapshot<T>, values: impl IntoIterator<Item = (Vec<KeyValue>, T)>) {
+fn replace(snapshot: &Snapshot, values: impl IntoIterator<Item = (Vec<KeyValue>, f64)>) {
     if let Ok(mut guard) = snapshot.write() {
         *guard = values.into_iter().collect();
     }
 }
 
-/// An observable gauge reporting whatever its snapshot holds at collection time.
-fn i64_gauge(
+/// An observable gauge reporting whatever its snapshot holds at collection time (counts too are
+/// reported as floating point, as Prometheus keeps every sample).
+fn gauge(
     meter: &opentelemetry::metrics::Meter,
     name: &'static str,
     description: &'static str,
     unit: &'static str,
-) -> Snapshot<i64> {
-    let snapshot: Snapshot<i64> = Arc::default();
-    let values = snapshot.clone();
-    let _gauge = meter
-        .i64_observable_gauge(name)
-        .with_description(description)
-        .with_unit(unit)
-        .with_callback(move |observer| {
-            if let Ok(values) = values.read() {
-                for (labels, value) in values.iter() {
-                    observer.observe(*value, labels);
-                }
-            }
-        })
-        .build();
-    snapshot
-}
-
-fn f64_gauge(
-    meter: &opentelemetry::metrics::Meter,
-    name: &'static str,
-    description: &'static str,
-    unit: &'static str,
-) -> Snapshot<f64> {
-    let snapshot: Snapshot<f64> = Arc::default();
+) -> Snapshot {
+    let snapshot: Snapshot = Arc::default();
     let values = snapshot.clone();
     let _gauge = meter
         .f64_observable_gauge(name)
@@ -343,32 +321,32 @@ impl Telemetry {
             REFERRAL_TO_START,
             "Days from referral to the start of a provider's course",
         );
-        let open_cases = i64_gauge(&meter, OPEN_CASES, "Open sickness-benefit cases", "{case}");
-        let overdue_follow_ups = i64_gauge(
+        let open_cases = gauge(&meter, OPEN_CASES, "Open sickness-benefit cases", "{case}");
+        let overdue_follow_ups = gauge(
             &meter,
             OVERDUE_FOLLOW_UPS,
             "Follow-up talks past their due date on open cases",
             "{follow_up}",
         );
-        let db_connections = i64_gauge(
+        let db_connections = gauge(
             &meter,
             DB_CONNECTIONS,
             "Database connections of this process by state",
             "{connection}",
         );
-        let db_connections_max = i64_gauge(
+        let db_connections_max = gauge(
             &meter,
             DB_CONNECTIONS_MAX,
             "Most database connections a pool may open",
             "{connection}",
         );
-        let event_lag = i64_gauge(
+        let event_lag = gauge(
             &meter,
             EVENT_LOG_LAG,
             "Events in the log this process's feed has not seen yet",
             "{event}",
         );
-        let event_lag_age = f64_gauge(
+        let event_lag_age = gauge(
             &meter,
             EVENT_LOG_LAG_AGE,
             "Age of the oldest event this process's feed has not seen yet",
