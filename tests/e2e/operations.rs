@@ -305,6 +305,37 @@ async fn every_metric_the_dashboards_query_is_exported(backend: Backend) {
     assert!(!text.contains(CITIZEN_REFERENCE) && !text.contains(CPR_SHAPED));
 }
 
+/// In a deployment by service groups only the case service's processes count cases (the count
+/// reads every open case); every process reports its own pools and feed.
+#[tokio::test]
+async fn only_processes_hosting_the_case_service_report_the_case_gauges() {
+    let backend = Backend::postgres().await.unwrap_or(Backend::Sqlite);
+    let cases = Daemon::start(backend.clone()).await;
+    create_case(&cases, Caller::VEJLE, today(), CITIZEN_REFERENCE)
+        .await
+        .unwrap();
+    // On PostgreSQL both processes share the database, as in a deployment; SQLite is one
+    // process's file, so there the second process has its own.
+    let contracting = Daemon::start_with_env(backend, &[("KIA_SERVICES", "contracting")]).await;
+    let (all, only_contracting) = (cases.scrape().await, contracting.scrape().await);
+    assert_eq!(
+        sample(&all, "kia_cases_open", &[("municipality", "630")]),
+        1.0
+    );
+    for name in ["kia_cases_open", "kia_follow_ups_overdue"] {
+        assert!(
+            !exported_names(&only_contracting).contains(name),
+            "{only_contracting}"
+        );
+    }
+    for name in ["db_client_connection_count", "kia_events_lag"] {
+        assert!(
+            exported_names(&only_contracting).contains(name),
+            "{only_contracting}"
+        );
+    }
+}
+
 /// The dashboards, as shipped.
 fn dashboards() -> Vec<(String, serde_json::Value)> {
     let dir = repo_root().join("deploy/grafana/dashboards");

@@ -1,11 +1,14 @@
 //! Gauges read from the database and the process: open cases, overdue follow-ups, connection
 //! pools, event-feed lag. Refreshed before every Prometheus scrape and periodically for OTLP.
 //!
-//! Every process reports the database-wide gauges (open cases, overdue follow-ups) the same way,
-//! so dashboards take `max` over instances rather than `sum`.
+//! The database-wide case gauges (open cases, overdue follow-ups) come from the processes that
+//! host the case service, each reporting the same figures, so dashboards take `max` over
+//! instances rather than `sum`. Counting overdue follow-ups computes every open case's timeline;
+//! it runs only when a case may have changed (the event log moved) or the date did, and takes at
+//! most a tenth of one core: after a pass that took `t`, the next waits at least `9 t`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use kia_domain::case::CaseState;
@@ -18,20 +21,45 @@ use crate::server::Context;
 /// Cases read per query when counting overdue follow-ups.
 const PAGE: u32 = 500;
 
+/// The overdue count takes at most 1/OVERDUE_CPU_SHARE of one core: a pass that took `t` is
+/// followed by a rest of `(OVERDUE_CPU_SHARE - 1) * t`.
+const OVERDUE_CPU_SHARE: u32 = 10;
+
 /// Refreshes the gauges of one process.
 #[derive(Debug)]
 pub struct Gauges {
     ctx: Context,
-    /// The event position and date the overdue follow-ups were last counted at: they change
-    /// only when a case changes (an event) or a day passes, so a scrape with neither is free.
-    overdue_counted_at: Mutex<Option<(i64, NaiveDate)>>,
+    /// Whether this process reports the case gauges (it hosts the case service).
+    cases: bool,
+    overdue: Mutex<OverdueCount>,
+}
+
+/// When the overdue follow-ups were last counted.
+#[derive(Debug, Default)]
+struct OverdueCount {
+    /// The event position and date of the last count: the figure changes only when a case
+    /// changes (an event) or a day passes, so a scrape with neither costs nothing.
+    at: Option<(i64, NaiveDate)>,
+    /// When the last count finished, and how long it took.
+    finished: Option<(Instant, Duration)>,
+}
+
+impl OverdueCount {
+    fn due(&self, key: (i64, NaiveDate)) -> bool {
+        let rested = self
+            .finished
+            .is_none_or(|(finished, took)| finished.elapsed() >= took * (OVERDUE_CPU_SHARE - 1));
+        self.at != Some(key) && rested
+    }
 }
 
 impl Gauges {
-    pub fn new(ctx: Context) -> Self {
+    /// `cases`: whether this process hosts the case service and so reports the case gauges.
+    pub fn new(ctx: Context, cases: bool) -> Self {
         Self {
             ctx,
-            overdue_counted_at: Mutex::new(None),
+            cases,
+            overdue: Mutex::default(),
         }
     }
 
@@ -41,10 +69,6 @@ impl Gauges {
         ctx.metrics.set_db_pools(&ctx.store.pool_connections());
         if !ctx.gate.is_ready() {
             return;
-        }
-        match ctx.store.open_case_counts().await {
-            Ok(counts) => ctx.metrics.set_open_cases(&counts),
-            Err(err) => tracing::warn!(error = %err, "counting open cases failed"),
         }
         let last = match ctx.store.last_event_position().await {
             Ok(last) => last,
@@ -56,18 +80,32 @@ impl Gauges {
         if let Err(err) = self.refresh_event_lag(last).await {
             tracing::warn!(error = %err, "measuring the event feed lag failed");
         }
-        // One count at a time: a scrape arriving meanwhile waits and then finds it fresh.
-        let mut counted_at = self.overdue_counted_at.lock().await;
-        let key = (last, ctx.clock.today());
-        if *counted_at != Some(key) {
-            match overdue_follow_ups(ctx, key.1).await {
-                Ok(counts) => {
-                    ctx.metrics.set_overdue_follow_ups(&counts);
-                    *counted_at = Some(key);
-                }
-                Err(err) => tracing::warn!(error = %err, "counting overdue follow-ups failed"),
-            }
+        if self.cases {
+            self.refresh_cases(last).await;
         }
+    }
+
+    async fn refresh_cases(&self, last: i64) {
+        let ctx = &self.ctx;
+        match ctx.store.open_case_counts().await {
+            Ok(counts) => ctx.metrics.set_open_cases(&counts),
+            Err(err) => tracing::warn!(error = %err, "counting open cases failed"),
+        }
+        // One count at a time: a scrape arriving meanwhile waits and then finds it fresh.
+        let mut overdue = self.overdue.lock().await;
+        let key = (last, ctx.clock.today());
+        if !overdue.due(key) {
+            return;
+        }
+        let started = Instant::now();
+        match overdue_follow_ups(ctx, key.1).await {
+            Ok(counts) => {
+                ctx.metrics.set_overdue_follow_ups(&counts);
+                overdue.at = Some(key);
+            }
+            Err(err) => tracing::warn!(error = %err, "counting overdue follow-ups failed"),
+        }
+        overdue.finished = Some((Instant::now(), started.elapsed()));
     }
 
     /// How far this process's event feed trails the log whose newest position is `last`.
@@ -119,5 +157,35 @@ async fn overdue_follow_ups(ctx: &Context, today: NaiveDate) -> StoreResult<Vec<
             return Ok(counts.into_iter().collect());
         }
         after = page.last().map(|c| c.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_overdue_count_runs_when_something_changed_and_it_has_rested() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let never = OverdueCount::default();
+        assert!(never.due((0, today)));
+
+        let took = Duration::from_secs(2);
+        let Some(long_ago) = Instant::now().checked_sub(took * OVERDUE_CPU_SHARE) else {
+            return; // a clock this young cannot express the past the test needs
+        };
+        let rested = OverdueCount {
+            at: Some((7, today)),
+            finished: Some((long_ago, took)),
+        };
+        assert!(!rested.due((7, today)), "nothing changed");
+        assert!(rested.due((8, today)), "a new event");
+        assert!(rested.due((7, today.succ_opt().unwrap())), "a new day");
+
+        let just_now = OverdueCount {
+            at: Some((7, today)),
+            finished: Some((Instant::now(), took)),
+        };
+        assert!(!just_now.due((8, today)), "resting after a 2 s pass");
     }
 }

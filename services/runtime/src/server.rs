@@ -214,7 +214,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     health.set(ServingStatus::NotServing).await;
 
-    let gauges = Arc::new(Gauges::new(ctx.clone()));
+    let hosts_cases = (options.services).contains(&kia_proto::service_names::CASE_SERVICE);
+    let gauges = Arc::new(Gauges::new(ctx.clone(), hosts_cases));
     if let Some(listener) = options.metrics_listener {
         tokio::spawn(serve_metrics(listener, telemetry.clone(), gauges.clone()));
     }
