@@ -161,6 +161,7 @@ async fn overdue_follow_ups(ctx: &Context, today: NaiveDate) -> StoreResult<Vec<
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
