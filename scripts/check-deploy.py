@@ -4,7 +4,8 @@ fit together (compose services and their mounted files, Prometheus targets, Graf
 and dashboards, collector pipelines, one Deployment + Service + PodDisruptionBudget + HPA per
 service group with gRPC health probes, the migration Job, the secrets and config they use).
 
-Run by scripts/test.sh; needs PyYAML (Debian: python3-yaml). Exits non-zero with every problem.
+Run by scripts/test.sh; needs PyYAML (Debian: python3-yaml), and checks the Kubernetes objects
+against the API schemas where kubernetes-validate is installed. Exits non-zero with every problem.
 """
 import json
 import pathlib
@@ -204,6 +205,24 @@ if not any(j["spec"]["template"]["spec"]["containers"][0].get("args") == ["migra
     problem(k8s, "no Job running `kia migrate`")
 for name, job in jobs.items():
     check_pod(f"Job {name}", job["spec"]["template"]["spec"])
+
+# The Kubernetes API schemas, strictly (unknown fields are errors), where kubernetes-validate is
+# installed (pip install kubernetes-validate; 22 MB of schemas, so it is optional).
+try:
+    import kubernetes_validate
+except ImportError:
+    print("deploy/k8s: kubernetes-validate not installed, API schemas not checked")
+else:
+    invalid = 0
+    for path, doc in objects:
+        try:
+            kubernetes_validate.validate(doc, "1.31.0", strict=True)
+        except kubernetes_validate.ValidationError as e:
+            invalid += 1
+            where = ".".join(str(p) for p in e.path)
+            problem(path, f"{doc['kind']} {doc['metadata']['name']}: {where}: {e.message}")
+    if not invalid:
+        print(f"deploy/k8s: {len(objects)} objects valid against the Kubernetes 1.31 API schemas")
 
 if problems:
     print("deploy/ has problems:", file=sys.stderr)
