@@ -4,11 +4,13 @@ fit together (compose services and their mounted files, Prometheus targets, Graf
 and dashboards, collector pipelines, one Deployment + Service + PodDisruptionBudget + HPA per
 service group with gRPC health probes, the migration Job, the secrets and config they use).
 
-Run by scripts/test.sh; needs PyYAML (Debian: python3-yaml), and checks the Kubernetes objects
-against the API schemas where kubernetes-validate is installed. Exits non-zero with every problem.
+Run by scripts/test.sh; needs PyYAML, and checks the Kubernetes objects against the API schemas
+and compose.yaml against the Compose specification where kubernetes-validate and
+check-jsonschema are installed (scripts/test.sh installs both into a virtualenv). Exits non-zero with every problem.
 """
 import json
 import pathlib
+import subprocess
 import sys
 
 import yaml
@@ -205,6 +207,21 @@ if not any(j["spec"]["template"]["spec"]["containers"][0].get("args") == ["migra
     problem(k8s, "no Job running `kia migrate`")
 for name, job in jobs.items():
     check_pod(f"Job {name}", job["spec"]["template"]["spec"])
+
+# The Compose specification's schema, where check-jsonschema is installed.
+try:
+    import check_jsonschema  # noqa: F401
+except ImportError:
+    print("deploy/compose.yaml: check-jsonschema not installed, Compose schema not checked")
+else:
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", str(DEPLOY / "compose.yaml")],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        problem(DEPLOY / "compose.yaml", "not valid against the Compose specification:\n" + result.stdout + result.stderr)
+    else:
+        print("deploy/compose.yaml: valid against the Compose specification")
 
 # The Kubernetes API schemas, strictly (unknown fields are errors), where kubernetes-validate is
 # installed (pip install kubernetes-validate; 22 MB of schemas, so it is optional).

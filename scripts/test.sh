@@ -24,17 +24,20 @@ if ! throwaway_postgres_start; then
 fi
 
 echo "==> deploy/: YAML, JSON, Kubernetes API schemas and how the pieces fit"
-# PyYAML and kubernetes-validate (the Kubernetes API schemas) in a virtualenv kept in target/.
+# PyYAML, kubernetes-validate (Kubernetes API schemas) and check-jsonschema (the Compose
+# specification) in a virtualenv kept in target/.
 venv=target/check-deploy-venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import yaml, kubernetes_validate' 2>/dev/null; then
+if [ ! -x "$venv/bin/python" ] \
+  || ! "$venv/bin/python" -c 'import yaml, kubernetes_validate, check_jsonschema' 2>/dev/null; then
   rm -rf "$venv"
-  python3 -m venv "$venv" && "$venv/bin/pip" install -q pyyaml==6.0.3 kubernetes-validate==1.37.0 \
-    || { rm -rf "$venv"; echo "!!! kubernetes-validate could not be installed" >&2; }
+  python3 -m venv "$venv" \
+    && "$venv/bin/pip" install -q pyyaml==6.0.3 kubernetes-validate==1.37.0 check-jsonschema==0.39.0 \
+    || { rm -rf "$venv"; echo "!!! the deploy/ checkers could not be installed" >&2; }
 fi
 if [ -x "$venv/bin/python" ]; then
   "$venv/bin/python" scripts/check-deploy.py
 elif [ "${CI:-}" = "true" ]; then
-  echo "!!! CI needs PyYAML and kubernetes-validate to check deploy/: failing." >&2
+  echo "!!! CI needs the deploy/ checkers (PyYAML, kubernetes-validate, check-jsonschema): failing." >&2
   exit 1
 else
   python3 scripts/check-deploy.py
