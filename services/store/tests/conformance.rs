@@ -1129,3 +1129,33 @@ mod contracting {
         }
     }
 }
+
+/// The connection gauges: each pool with its configured maximum; after a query the connection it
+/// used is back in the pool (idle), none is counted twice.
+#[tokio::test]
+async fn pools_report_their_connections_and_maximum() {
+    for (store, _dir) in stores().await {
+        store.last_event_position().await.unwrap();
+        let pools = store.pool_connections();
+        let names: Vec<&str> = pools.iter().map(|p| p.pool).collect();
+        let maxima: Vec<u32> = pools.iter().map(|p| p.max).collect();
+        match store.backend() {
+            "sqlite" => {
+                assert_eq!(names, ["writer", "readers"]);
+                assert_eq!(maxima, [1, StoreOptions::default().max_connections]);
+            }
+            _ => {
+                assert_eq!(names, ["main"]);
+                assert_eq!(maxima, [StoreOptions::default().max_connections]);
+            }
+        }
+        for p in &pools {
+            assert!(p.used + p.idle <= p.max, "{p:?}");
+        }
+        assert!(
+            pools.iter().any(|p| p.idle >= 1),
+            "{}: the connection just used is idle again: {pools:?}",
+            store.backend()
+        );
+    }
+}
