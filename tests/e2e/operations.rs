@@ -20,6 +20,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use pb::apply_plan_change_request::Change;
 use pb::plan_activity::Kind;
@@ -571,12 +572,18 @@ impl Collector {
     }
 }
 
-fn text_of(value: Option<&Value>) -> String {
-    match value {
-        Some(Value::StringValue(s)) => s.clone(),
-        Some(Value::IntValue(i)) => i.to_string(),
-        other => format!("{other:?}"),
-    }
+/// OTLP attributes as text, by key.
+fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, String> {
+    kvs.iter()
+        .map(|kv| {
+            let value = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(Value::StringValue(s)) => s.clone(),
+                Some(Value::IntValue(i)) => i.to_string(),
+                other => format!("{other:?}"),
+            };
+            (kv.key.clone(), value)
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -616,16 +623,7 @@ async fn spans_and_metrics_arrive_over_otlp_without_personal_data() {
         .flat_map(|s| &s.spans)
         .filter(|s| s.name.starts_with("kia.v1."))
     {
-        let attributes = span
-            .attributes
-            .iter()
-            .map(|kv| {
-                (
-                    kv.key.clone(),
-                    text_of(kv.value.as_ref().and_then(|v| v.value.as_ref())),
-                )
-            })
-            .collect();
+        let attributes = attributes(&span.attributes);
         assert_eq!(span.kind, 2, "{} is a server span", span.name);
         spans.entry(span.name.clone()).or_default().push(attributes);
     }
@@ -659,13 +657,13 @@ async fn spans_and_metrics_arrive_over_otlp_without_personal_data() {
     create.sort();
     assert_eq!(create, ["INVALID_ARGUMENT", "OK", "OK"]);
 
-    let names: BTreeSet<&str> = metrics
+    let instruments: Vec<_> = metrics
         .iter()
         .flat_map(|r| &r.resource_metrics)
         .flat_map(|r| &r.scope_metrics)
         .flat_map(|s| &s.metrics)
-        .map(|m| m.name.as_str())
         .collect();
+    let names: BTreeSet<&str> = instruments.iter().map(|m| m.name.as_str()).collect();
     use kia_runtime::telemetry::metric_names::*;
     for name in [
         RPC_SERVER_DURATION,
@@ -680,6 +678,23 @@ async fn spans_and_metrics_arrive_over_otlp_without_personal_data() {
     ] {
         assert!(names.contains(name), "{name} not in {names:?}");
     }
+    // The open-cases gauge arrives with its labels: Vejle's case in category 2.
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    let open_cases: Vec<BTreeMap<String, String>> = instruments
+        .iter()
+        .filter(|m| m.name == OPEN_CASES)
+        .filter_map(|m| match &m.data {
+            Some(Data::Gauge(g)) => Some(&g.data_points),
+            _ => None,
+        })
+        .flatten()
+        .map(|p| attributes(&p.attributes))
+        .collect();
+    let vejle = BTreeMap::from([
+        ("category".to_owned(), "2".to_owned()),
+        ("municipality".to_owned(), "630".to_owned()),
+    ]);
+    assert!(open_cases.contains(&vejle), "{open_cases:?}");
 }
 
 async fn kia_migrate_applies_the_migrations_once_and_exits(backend: Backend) {
