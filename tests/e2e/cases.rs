@@ -8,7 +8,7 @@ use tonic_types::StatusExt;
 
 use crate::support::{Backend, Caller, Daemon, on_both_backends};
 
-fn lene() -> pb::Case {
+pub(crate) fn lene() -> pb::Case {
     pb::Case {
         municipality_code: "630".into(),
         first_sick_day: "2026-10-05".into(),
@@ -19,7 +19,7 @@ fn lene() -> pb::Case {
     }
 }
 
-fn create(case: pb::Case, request_id: &str) -> CreateCaseRequest {
+pub(crate) fn create(case: pb::Case, request_id: &str) -> CreateCaseRequest {
     CreateCaseRequest {
         r#case: Some(case),
         request_id: request_id.into(),

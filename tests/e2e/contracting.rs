@@ -43,7 +43,7 @@ fn rule_id(status: &tonic::Status) -> String {
         .unwrap_or_default()
 }
 
-async fn provider(c: &mut Client, name: &str, organization: &str) -> String {
+pub(crate) async fn provider(c: &mut Client, name: &str, organization: &str) -> String {
     c.create_provider(pb::CreateProviderRequest {
         provider: Some(pb::Provider {
             name: name.into(),
@@ -62,7 +62,7 @@ async fn provider(c: &mut Client, name: &str, organization: &str) -> String {
 }
 
 /// A 2011 return-to-work contract of Vejle (630) with `provider`.
-fn contract(
+pub(crate) fn contract(
     provider_id: &str,
     max_concurrent: Option<u32>,
     targets: &[(pb::ScorecardMetric, f64)],
@@ -87,7 +87,7 @@ fn contract(
     }
 }
 
-async fn create_contract(c: &mut Client, contract: pb::Contract) -> String {
+pub(crate) async fn create_contract(c: &mut Client, contract: pb::Contract) -> String {
     c.create_contract(pb::CreateContractRequest {
         contract: Some(contract),
         request_id: String::new(),
@@ -123,7 +123,7 @@ async fn case(daemon: &Daemon, n: usize, d0: NaiveDate) -> String {
         .case_id
 }
 
-async fn refer(
+pub(crate) async fn refer(
     c: &mut Client,
     contract_id: &str,
     case_id: &str,
@@ -139,7 +139,7 @@ async fn refer(
     .map(|r| r.into_inner().referral.unwrap().referral_id)
 }
 
-async fn event(
+pub(crate) async fn event(
     c: &mut Client,
     referral_id: &str,
     kind: pb::ReferralEventKind,

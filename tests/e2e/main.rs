@@ -15,6 +15,7 @@ mod cases;
 mod citizen;
 mod cli;
 mod contracting;
+mod operations;
 mod plans;
 mod replicas;
 mod screening;

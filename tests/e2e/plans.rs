@@ -40,12 +40,12 @@ const OTHER_EMPLOYER: Caller = Caller {
     role: "manager",
 };
 
-fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     kia_runtime::clock::danish_date(chrono::Utc::now())
 }
 
 /// Sick day `n` of a case whose first sick day is `d0`.
-fn day(d0: NaiveDate, n: i64) -> String {
+pub(crate) fn day(d0: NaiveDate, n: i64) -> String {
     (d0 + Duration::days(n)).to_string()
 }
 
@@ -55,7 +55,11 @@ fn error_metadata(status: &tonic::Status, key: &str) -> Option<String> {
         .and_then(|info| info.metadata.get(key).cloned())
 }
 
-async fn open_case(daemon: &Daemon, caller: Caller, first_sick_day: NaiveDate) -> String {
+pub(crate) async fn open_case(
+    daemon: &Daemon,
+    caller: Caller,
+    first_sick_day: NaiveDate,
+) -> String {
     let case = pb::Case {
         municipality_code: caller.municipality.into(),
         first_sick_day: first_sick_day.to_string(),
@@ -90,7 +94,7 @@ fn caseworker() -> pb::Party {
     party("cw-1", "", pb::Capacity::Caseworker)
 }
 
-async fn create_plan(
+pub(crate) async fn create_plan(
     plans: &mut Plans,
     case_id: &str,
     kind: pb::PlanKind,
@@ -131,11 +135,11 @@ async fn try_change(
         .map(|r| r.into_inner().plan.unwrap())
 }
 
-async fn change(plans: &mut Plans, plan: &pb::Plan, change: Change) -> pb::Plan {
+pub(crate) async fn change(plans: &mut Plans, plan: &pb::Plan, change: Change) -> pb::Plan {
     try_change(plans, plan, change).await.unwrap()
 }
 
-fn activity(id: &str, kind: Kind, start: &str, end: &str, after: &[&str]) -> Change {
+pub(crate) fn activity(id: &str, kind: Kind, start: &str, end: &str, after: &[&str]) -> Change {
     Change::AddActivity(pb::AddActivity {
         activity: Some(pb::PlanActivity {
             activity_id: id.into(),
@@ -149,7 +153,7 @@ fn activity(id: &str, kind: Kind, start: &str, end: &str, after: &[&str]) -> Cha
     })
 }
 
-fn employment(kind: pb::EmploymentActivityKind, hours: f64) -> pb::EmploymentActivity {
+pub(crate) fn employment(kind: pb::EmploymentActivityKind, hours: f64) -> pb::EmploymentActivity {
     pb::EmploymentActivity {
         kind: kind as i32,
         hours_per_week: hours,
@@ -157,14 +161,14 @@ fn employment(kind: pb::EmploymentActivityKind, hours: f64) -> pb::EmploymentAct
     }
 }
 
-fn health(kind: pb::HealthActivityKind) -> Kind {
+pub(crate) fn health(kind: pb::HealthActivityKind) -> Kind {
     Kind::Health(pb::HealthActivity {
         kind: kind as i32,
         ordered_by_gp: false,
     })
 }
 
-fn full_return_by(by: &str) -> Change {
+pub(crate) fn full_return_by(by: &str) -> Change {
     Change::SetGoal(pb::SetGoal {
         goal: Some(pb::Goal {
             goal_id: "full-return".into(),

@@ -78,7 +78,7 @@ fn member(reference: &str, d: D, provider: bool) -> pb::ScreeningMember {
 
 /// Lene's KIA team: occupational physician, chiropractor, physiotherapist, psychologist and a
 /// social worker as course coordinator; the four she talks with are required.
-async fn kia_team(screenings: &mut Screenings) -> pb::ScreeningGroup {
+pub(crate) async fn kia_team(screenings: &mut Screenings) -> pb::ScreeningGroup {
     let group = pb::ScreeningGroup {
         display_name: "KIA Vejle".into(),
         members: vec![
@@ -154,7 +154,11 @@ fn assessment(
     }
 }
 
-async fn open_screening(screenings: &mut Screenings, case_id: &str, group_id: &str) -> String {
+pub(crate) async fn open_screening(
+    screenings: &mut Screenings,
+    case_id: &str,
+    group_id: &str,
+) -> String {
     screenings
         .open_screening(pb::OpenScreeningRequest {
             case_id: case_id.into(),

@@ -226,6 +226,15 @@ impl Daemon {
         Self::spawn_in(tempfile::tempdir().unwrap(), backend, Vec::new()).await
     }
 
+    /// Starts a daemon with extra environment variables (e.g. `OTEL_EXPORTER_OTLP_ENDPOINT`).
+    pub async fn start_with_env(backend: Backend, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        seed_keys(dir.path());
+        let daemon = Self::launch_owned(dir, backend, Vec::new(), env).await;
+        daemon.wait_serving("").await;
+        daemon
+    }
+
     async fn start_in(dir: tempfile::TempDir, backend: Backend, args: Vec<String>) -> Self {
         let daemon = Self::spawn_in(dir, backend, args).await;
         daemon.wait_serving("").await;
@@ -234,16 +243,21 @@ impl Daemon {
 
     async fn spawn_in(dir: tempfile::TempDir, backend: Backend, args: Vec<String>) -> Self {
         seed_keys(dir.path());
-        Self::launch_owned(dir, backend, args).await
+        Self::launch_owned(dir, backend, args, &[]).await
     }
 
     /// Runs `kia serve` on a data directory as it is (no keys seeded).
     pub async fn launch(dir: tempfile::TempDir, backend: Backend, args: &[&str]) -> Self {
         let args = args.iter().map(|a| (*a).to_owned()).collect();
-        Self::launch_owned(dir, backend, args).await
+        Self::launch_owned(dir, backend, args, &[]).await
     }
 
-    async fn launch_owned(dir: tempfile::TempDir, backend: Backend, args: Vec<String>) -> Self {
+    async fn launch_owned(
+        dir: tempfile::TempDir,
+        backend: Backend,
+        args: Vec<String>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -269,7 +283,8 @@ impl Daemon {
         }
         cmd.args(&args)
             .env_remove("KIA_INSECURE_DEV_IDENTITIES")
-            .env_remove("KIA_JWKS");
+            .env_remove("KIA_JWKS")
+            .envs(env.iter().copied());
         let mut child = cmd.spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let line = lines
@@ -318,8 +333,8 @@ impl Daemon {
         panic!("health stream ended before SERVING");
     }
 
-    /// Stops the daemon with SIGTERM (a graceful shutdown) and starts it again on the same data.
-    pub async fn restart(mut self) -> Self {
+    /// Stops the daemon with SIGTERM (a graceful shutdown) and waits until it exited 0.
+    pub async fn stop(&mut self) {
         let pid = self.child.id().unwrap();
         let status = std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])
@@ -328,6 +343,11 @@ impl Daemon {
         assert!(status.success());
         let exit = self.child.wait().await.unwrap();
         assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+    }
+
+    /// Stops the daemon with SIGTERM (a graceful shutdown) and starts it again on the same data.
+    pub async fn restart(mut self) -> Self {
+        self.stop().await;
         let Daemon {
             dir, backend, args, ..
         } = self;

@@ -68,7 +68,7 @@ impl AlertMetrics {
                 }
             })
             .build();
-        Self {
+        let metrics = Self {
             raised: meter
                 .u64_counter(metric_names::ALERTS_RAISED)
                 .with_description("Alerts raised")
@@ -92,7 +92,15 @@ impl AlertMetrics {
                 .with_boundaries(SECONDS_BUCKETS.to_vec())
                 .build(),
             open,
+        };
+        // Every rule's counters start at zero, so a rate over them exists before the first
+        // alert (and a dashboard shows 0, not "no data").
+        for rule in AlertRule::ALL {
+            let rule = [KeyValue::new("rule", rule.as_str())];
+            metrics.raised.add(0, &rule);
+            metrics.resolved.add(0, &rule);
         }
+        metrics
     }
 
     pub fn raised(&self, rule: AlertRule) {

@@ -473,6 +473,9 @@ impl ContractingApi {
             {
                 Ok(()) => {
                     self.ctx.feed.nudge();
+                    if let kia_domain::contracting::ReferralEvent::Started { on } = event {
+                        self.record_referral_to_start(&record, on).await;
+                    }
                     tracing::info!(referral_id = %record.referral.id, event = stored.event_type, "referral event recorded");
                     return Ok(pb::RecordReferralEventResponse {
                         referral: Some(convert::referral_to_pb(&record)),
@@ -491,6 +494,22 @@ impl ContractingApi {
         Err(ApiError::Unavailable(
             "the referral is changing too fast; retry".into(),
         ))
+    }
+
+    /// The referral-to-start histogram, by the provider's organisation id.
+    async fn record_referral_to_start(
+        &self,
+        record: &ReferralRecord,
+        started_on: chrono::NaiveDate,
+    ) {
+        match self.ctx.store.get_provider(record.provider).await {
+            Ok(Some(provider)) => self.ctx.metrics.record_referral_to_start(
+                &provider.organization,
+                (started_on - record.referral.referred_on).num_days(),
+            ),
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "reading the provider for metrics failed"),
+        }
     }
 
     async fn get_referral(

@@ -5,6 +5,7 @@ mod client;
 mod completions;
 mod demo;
 mod import;
+mod migrate;
 mod render;
 mod serve;
 mod serve_alerts;
@@ -76,6 +77,10 @@ enum Command {
     ///
     /// Example: `kia completions bash > ~/.local/share/bash-completion/completions/kia`
     Completions(completions::CompletionsArgs),
+    /// Apply pending database migrations and exit (once per upgrade, before the new daemons).
+    ///
+    /// Example: `kia migrate --database-url postgres://kia@db/kia`.
+    Migrate(migrate::MigrateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +114,7 @@ fn main() -> std::process::ExitCode {
         Command::Import(a) => return import::main(a),
         Command::Demo(a) => return demo::main(a),
         Command::Completions(a) => completions::run::<Cli>(a),
+        Command::Migrate(args) => migrate::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

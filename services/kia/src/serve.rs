@@ -174,7 +174,7 @@ impl ServeArgs {
     fn database_url(&self) -> String {
         self.database_url
             .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("kia.db").display()))
+            .unwrap_or_else(|| crate::migrate::sqlite_url_in(&self.data_dir))
     }
 }
 
@@ -188,11 +188,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let telemetry = Arc::new(Telemetry::init(args.log_format, "kia")?);
         let result = serve(args, telemetry.clone()).await;
         // Flushing blocks on the exporters: off the async threads.
-        let flushed = tokio::task::spawn_blocking(move || {
-            if let Ok(telemetry) = Arc::try_unwrap(telemetry) {
-                telemetry.shutdown();
-            }
-        });
+        let flushed = tokio::task::spawn_blocking(move || telemetry.shutdown());
         let _ = flushed.await;
         result
     })

@@ -268,6 +268,10 @@ impl PlanApi {
             Err(other) => return Err(other.into()),
         }
         self.ctx.feed.nudge();
+        if let Ok(projection) = plan::project(&next, today) {
+            let slips = projection.goals.iter().map(|g| g.slip_days);
+            (self.ctx.metrics).record_plan_slip(case.intake.municipality.as_str(), slips);
+        }
         tracing::info!(case_id = %next.case, event = record.change.event_type(), version = next.version, "plan changed");
         Ok(pb::ApplyPlanChangeResponse {
             plan: Some(convert::plan_to_pb(&next)),

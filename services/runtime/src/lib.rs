@@ -8,6 +8,7 @@ pub mod citizen;
 pub mod clock;
 pub mod error;
 pub mod events;
+pub mod gauges;
 pub mod identity;
 mod keyfile;
 pub mod pagination;

@@ -19,6 +19,7 @@ use tracing::Instrument;
 
 use crate::authz::RpcMethod;
 use crate::clock::Clock;
+use crate::gauges::Gauges;
 use crate::identity::AuthMode;
 use crate::telemetry::{Metrics, Telemetry, status_name};
 
@@ -221,6 +222,9 @@ pub fn standard_routes(services: &[&'static str]) -> anyhow::Result<(Routes, Hea
     ))
 }
 
+/// How often gauges are refreshed for OTLP export between scrapes.
+const GAUGE_REFRESH: Duration = Duration::from_secs(30);
+
 /// Serves until SIGINT or SIGTERM, then drains in-flight calls and closes the store.
 pub async fn serve(
     ctx: Context,
@@ -231,11 +235,17 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     health.set(ServingStatus::NotServing).await;
 
+    let hosts_cases = (options.services).contains(&kia_proto::service_names::CASE_SERVICE);
+    let gauges = Arc::new(Gauges::new(ctx.clone(), hosts_cases));
     if let Some(listener) = options.metrics_listener {
-        tokio::spawn(serve_metrics(listener, telemetry.clone(), ctx.clone()));
+        tokio::spawn(serve_metrics(listener, telemetry.clone(), gauges.clone()));
     }
-    tokio::spawn(migrate_then_serve(ctx.clone(), health.clone()));
-    tokio::spawn(refresh_gauges_periodically(ctx.clone()));
+    tokio::spawn(migrate_then_serve(
+        ctx.clone(),
+        health.clone(),
+        gauges.clone(),
+    ));
+    tokio::spawn(async move { gauges.refresh_every(GAUGE_REFRESH).await });
     tokio::spawn(ctx.feed.clone().tail(ctx.store.clone()));
 
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(options.listener);
@@ -264,7 +274,7 @@ pub async fn serve(
 }
 
 /// Applies migrations, retrying until the database answers, then reports SERVING.
-async fn migrate_then_serve(ctx: Context, health: Health) {
+async fn migrate_then_serve(ctx: Context, health: Health, gauges: Arc<Gauges>) {
     let mut delay = Duration::from_millis(100);
     loop {
         match ctx.store.migrate().await {
@@ -278,31 +288,12 @@ async fn migrate_then_serve(ctx: Context, health: Health) {
     }
     ctx.gate.ready.store(true, Ordering::Release);
     health.set(ServingStatus::Serving).await;
-    refresh_gauges(&ctx).await;
+    gauges.refresh().await;
     tracing::info!(backend = ctx.store.backend(), "migrations applied; serving");
 }
 
-async fn refresh_gauges(ctx: &Context) {
-    if !ctx.gate.is_ready() {
-        return;
-    }
-    match ctx.store.open_cases_by_municipality().await {
-        Ok(counts) => ctx.metrics.set_open_cases(counts),
-        Err(err) => tracing::warn!(error = %err, "counting open cases failed"),
-    }
-}
-
-/// Keeps gauges fresh for OTLP export (the Prometheus endpoint also refreshes on each scrape).
-async fn refresh_gauges_periodically(ctx: Context) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
-    loop {
-        tick.tick().await;
-        refresh_gauges(&ctx).await;
-    }
-}
-
 /// The Prometheus text endpoint: `GET /metrics`.
-async fn serve_metrics(listener: TcpListener, telemetry: Arc<Telemetry>, ctx: Context) {
+async fn serve_metrics(listener: TcpListener, telemetry: Arc<Telemetry>, gauges: Arc<Gauges>) {
     use http_body_util::Full;
     use hyper::body::Bytes;
     loop {
@@ -310,15 +301,15 @@ async fn serve_metrics(listener: TcpListener, telemetry: Arc<Telemetry>, ctx: Co
             continue;
         };
         let telemetry = telemetry.clone();
-        let ctx = ctx.clone();
+        let gauges = gauges.clone();
         tokio::spawn(async move {
             let service =
                 hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let telemetry = telemetry.clone();
-                    let ctx = ctx.clone();
+                    let gauges = gauges.clone();
                     async move {
                         let response = if req.uri().path() == "/metrics" {
-                            refresh_gauges(&ctx).await;
+                            gauges.refresh().await;
                             hyper::Response::builder()
                                 .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
                                 .body(Full::new(Bytes::from(telemetry.prometheus_text())))

@@ -199,8 +199,8 @@ pub trait CaseStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<Case>>;
 
-    /// Open cases per municipality (for the open-cases gauge).
-    async fn open_cases_by_municipality(&self) -> StoreResult<Vec<(String, i64)>>;
+    /// Open cases per municipality and category (for the open-cases gauge), in that order.
+    async fn open_case_counts(&self) -> StoreResult<Vec<OpenCaseCount>>;
 
     /// Saves a changed case if it is still at `expected_version`, with the event recording the
     /// change, in one transaction. A concurrent change wins: [`StoreError::Stale`].
@@ -256,6 +256,40 @@ pub trait Store:
 
     /// Flushes and closes: checkpoints the SQLite WAL, closes the pools.
     async fn close(&self);
+
+    /// Connections of each pool right now (for the connection gauges).
+    fn pool_connections(&self) -> Vec<PoolConnections>;
+}
+
+/// Open cases of one municipality in one visitation category (`None`: not visitated yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenCaseCount {
+    pub municipality: String,
+    /// "1", "2", "3" as stored in the `category` column.
+    pub category: Option<String>,
+    pub count: i64,
+}
+
+/// One connection pool's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConnections {
+    /// `writer` / `readers` (SQLite) or `main` (PostgreSQL).
+    pub pool: &'static str,
+    pub used: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl PoolConnections {
+    fn of<DB: sqlx::Database>(pool: &'static str, p: &sqlx::Pool<DB>) -> Self {
+        let idle = u32::try_from(p.num_idle()).unwrap_or(u32::MAX);
+        Self {
+            pool,
+            used: p.size().saturating_sub(idle),
+            idle,
+            max: p.options().get_max_connections(),
+        }
+    }
 }
 
 /// Opens the store a database URL names: `sqlite://PATH` or `postgres://...`.

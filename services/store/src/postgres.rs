@@ -9,8 +9,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::{
-    CaseFilter, CaseRow, CaseStore, CitizenIdentity, Created, IdempotencyKey, NewEvent, Store,
-    StoreError, StoreOptions, StoreResult, StoredEvent, category_column,
+    CaseFilter, CaseRow, CaseStore, CitizenIdentity, Created, IdempotencyKey, NewEvent,
+    OpenCaseCount, PoolConnections, Store, StoreError, StoreOptions, StoreResult, StoredEvent,
+    category_column,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -261,15 +262,21 @@ impl CaseStore for PostgresStore {
         rows.iter().map(case_row).collect()
     }
 
-    async fn open_cases_by_municipality(&self) -> StoreResult<Vec<(String, i64)>> {
+    async fn open_case_counts(&self) -> StoreResult<Vec<OpenCaseCount>> {
         let rows = sqlx::query(
-            "SELECT municipality, COUNT(*) AS n FROM cases WHERE state = 'open'
-             GROUP BY municipality ORDER BY municipality",
+            "SELECT municipality, category, COUNT(*) AS n FROM cases WHERE state = 'open'
+             GROUP BY municipality, category ORDER BY municipality, category",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("municipality")?, r.try_get("n")?)))
+            .map(|r| {
+                Ok(OpenCaseCount {
+                    municipality: r.try_get("municipality")?,
+                    category: r.try_get("category")?,
+                    count: r.try_get("n")?,
+                })
+            })
             .collect()
     }
 
@@ -398,5 +405,9 @@ impl Store for PostgresStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    fn pool_connections(&self) -> Vec<PoolConnections> {
+        vec![PoolConnections::of("main", &self.pool)]
     }
 }

@@ -13,8 +13,9 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::{
-    CaseFilter, CaseRow, CaseStore, CitizenIdentity, Created, IdempotencyKey, NewEvent, Store,
-    StoreError, StoreOptions, StoreResult, StoredEvent, category_column, parse_ts,
+    CaseFilter, CaseRow, CaseStore, CitizenIdentity, Created, IdempotencyKey, NewEvent,
+    OpenCaseCount, PoolConnections, Store, StoreError, StoreOptions, StoreResult, StoredEvent,
+    category_column, parse_ts,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -242,15 +243,21 @@ impl CaseStore for SqliteStore {
         rows.iter().map(case_row).collect()
     }
 
-    async fn open_cases_by_municipality(&self) -> StoreResult<Vec<(String, i64)>> {
+    async fn open_case_counts(&self) -> StoreResult<Vec<OpenCaseCount>> {
         let rows = sqlx::query(
-            "SELECT municipality, COUNT(*) AS n FROM cases WHERE state = 'open'
-             GROUP BY municipality ORDER BY municipality",
+            "SELECT municipality, category, COUNT(*) AS n FROM cases WHERE state = 'open'
+             GROUP BY municipality, category ORDER BY municipality, category",
         )
         .fetch_all(&self.readers)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("municipality")?, r.try_get("n")?)))
+            .map(|r| {
+                Ok(OpenCaseCount {
+                    municipality: r.try_get("municipality")?,
+                    category: r.try_get("category")?,
+                    count: r.try_get("n")?,
+                })
+            })
             .collect()
     }
 
@@ -381,5 +388,12 @@ impl Store for SqliteStore {
             tracing::warn!(error = %err, "wal checkpoint at shutdown failed");
         }
         self.writer.close().await;
+    }
+
+    fn pool_connections(&self) -> Vec<PoolConnections> {
+        vec![
+            PoolConnections::of("writer", &self.writer),
+            PoolConnections::of("readers", &self.readers),
+        ]
     }
 }

@@ -13,7 +13,9 @@ use kia_domain::case::{
 };
 use kia_domain::facts::{Category, Visitation};
 use kia_store::NewEvent;
-use kia_store::{CaseFilter, Created, IdempotencyKey, Store, StoreError, StoreOptions, testing};
+use kia_store::{
+    CaseFilter, Created, IdempotencyKey, OpenCaseCount, Store, StoreError, StoreOptions, testing,
+};
 
 /// A fresh, migrated store of each available backend.
 async fn stores() -> Vec<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
@@ -203,9 +205,14 @@ async fn listing_pages_by_key_in_creation_order_with_filters() {
                 .unwrap()
                 .is_empty()
         );
+        let open = |municipality: &str, count| OpenCaseCount {
+            municipality: municipality.to_owned(),
+            category: None,
+            count,
+        };
         assert_eq!(
-            store.open_cases_by_municipality().await.unwrap(),
-            vec![("580".to_owned(), 3), ("630".to_owned(), 4)]
+            store.open_case_counts().await.unwrap(),
+            vec![open("580", 3), open("630", 4)]
         );
     }
 }
@@ -287,6 +294,15 @@ async fn an_update_saves_the_facts_once_and_a_stale_version_is_refused() {
         assert_eq!(read, c, "{}", store.backend());
         assert_eq!(read.version, 2);
         assert_eq!(read.category(), Some(Category::Two));
+        assert_eq!(
+            store.open_case_counts().await.unwrap(),
+            vec![OpenCaseCount {
+                municipality: "630".to_owned(),
+                category: Some("2".to_owned()),
+                count: 1,
+            }],
+            "the open-cases gauge counts the case in its category"
+        );
 
         // A writer that read version 1 lost: nothing is written, no event appended.
         let err = store.update_case(&c, 1, &event).await.unwrap_err();
@@ -1338,5 +1354,35 @@ mod alerts {
             assert_eq!(last.event_type, "clock.set");
             assert_eq!(last.payload["offset_ms"], -86_400_000);
         }
+    }
+}
+
+/// The connection gauges: each pool with its configured maximum; after a query the connection it
+/// used is back in the pool (idle), none is counted twice.
+#[tokio::test]
+async fn pools_report_their_connections_and_maximum() {
+    for (store, _dir) in stores().await {
+        store.last_event_position().await.unwrap();
+        let pools = store.pool_connections();
+        let names: Vec<&str> = pools.iter().map(|p| p.pool).collect();
+        let maxima: Vec<u32> = pools.iter().map(|p| p.max).collect();
+        match store.backend() {
+            "sqlite" => {
+                assert_eq!(names, ["writer", "readers"]);
+                assert_eq!(maxima, [1, StoreOptions::default().max_connections]);
+            }
+            _ => {
+                assert_eq!(names, ["main"]);
+                assert_eq!(maxima, [StoreOptions::default().max_connections]);
+            }
+        }
+        for p in &pools {
+            assert!(p.used + p.idle <= p.max, "{p:?}");
+        }
+        assert!(
+            pools.iter().any(|p| p.idle >= 1),
+            "{}: the connection just used is idle again: {pools:?}",
+            store.backend()
+        );
     }
 }
