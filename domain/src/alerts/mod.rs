@@ -196,6 +196,7 @@ impl Builder<'_> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         rule: AlertRule,
@@ -219,6 +220,7 @@ impl Builder<'_> {
 
     /// A deadline rule: nothing before `due − lead`, a warning until `due`, the rule's severity
     /// after it. `what` says what is due, for the cause.
+    #[allow(clippy::too_many_arguments)]
     fn deadline(
         &mut self,
         rule: AlertRule,
@@ -518,7 +520,7 @@ fn plan_rules(b: &mut Builder<'_>, plan: &Plan) {
             "goal_date": g.target, "projected": g.projected, "slip_days": g.slip_days,
             "causes": g.causes.iter().map(|c| json!({
                 "activity": c.activity.as_ref().map(|a| a.as_str()),
-                "cause": serde_json::to_value(&c.cause).unwrap_or_default(),
+                "cause": serde_json::to_value(c.cause).unwrap_or_default(),
                 "days": c.days,
             })).collect::<Vec<_>>(),
         });

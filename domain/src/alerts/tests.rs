@@ -252,12 +252,14 @@ fn activity(id: &str, kind: ActivityKind) -> Activity {
 
 fn plan(activities: Vec<Activity>, goal_by: Option<i64>) -> Plan {
     let at = Utc.with_ymd_and_hms(2009, 3, 1, 9, 0, 0).unwrap();
-    let mut roles = Roles::default();
-    roles.plan_follow_up = Some(Party::new(
-        org("ann"),
-        Some(org("kia-team")),
-        Capacity::Physiotherapist,
-    ));
+    let roles = Roles {
+        plan_follow_up: Some(Party::new(
+            org("ann"),
+            Some(org("kia-team")),
+            Capacity::Physiotherapist,
+        )),
+        ..Roles::default()
+    };
     Plan {
         case: case(),
         kind: PlanKind::FollowUpPlan,

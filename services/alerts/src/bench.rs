@@ -1,8 +1,7 @@
 //! The sweep benchmark behind `kia bench sweep`: N open cases with plans of ten activities, a
 //! plain full-table read of the same rows, a sweep that evaluates every case (all due), and a
-//! sweep the day after with nothing due — all in one run on one database.
+//! second sweep right after it, with nothing due — all in one run on one database.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -16,7 +15,7 @@ use kia_domain::plan::{
 };
 use kia_store::{ALERT_PARTITIONS, Store, StoreOptions};
 
-use crate::engine::{evaluate_cases, for_each_due_page};
+use crate::engine::{evaluate_inputs, for_each_due_page};
 
 /// What one run measured.
 #[derive(Debug, Clone)]
@@ -31,7 +30,8 @@ pub struct SweepReport {
     pub full_sweep: Duration,
     pub evaluated: usize,
     pub alert_changes: usize,
-    /// The next day, with nothing due: the sweep reads the schedule index only.
+    pub steps: Steps,
+    /// Right after, with nothing due: the sweep reads the schedule index only.
     pub idle_sweep: Duration,
     pub idle_evaluated: usize,
 }
@@ -61,6 +61,11 @@ impl std::fmt::Display for SweepReport {
             self.alert_changes,
             self.full_sweep,
             rate(self.evaluated as u64, self.full_sweep)
+        )?;
+        writeln!(
+            f,
+            "             load {:.2?}, evaluate {:.2?}, store {:.2?}",
+            self.steps.load, self.steps.evaluate, self.steps.store
         )?;
         write!(
             f,
@@ -158,25 +163,52 @@ fn plan(d0: NaiveDate) -> anyhow::Result<Plan> {
     })
 }
 
-/// One sweep over every partition as of `now`; returns (cases evaluated, alert changes).
+/// Time spent per step of a sweep, summed over its batches.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Steps {
+    /// Reading and decoding the cases, plans, screenings and referrals.
+    pub load: Duration,
+    /// Running the rules (timeline, projection, ...).
+    pub evaluate: Duration,
+    /// Reconciling and writing alerts, events and the schedule.
+    pub store: Duration,
+}
+
+/// One sweep over every partition as of `now` (the steps of `engine::evaluate_cases`, timed);
+/// returns (cases evaluated, alert changes, time per step).
 async fn sweep_all(
     store: &dyn Store,
     params: &AlertParams,
     now: DateTime<Utc>,
-) -> anyhow::Result<(usize, usize)> {
+) -> anyhow::Result<(usize, usize, Steps)> {
     let today = kia_runtime::clock::danish_date(now);
-    let changes = AtomicUsize::new(0);
+    let totals = std::sync::Mutex::new((0usize, Steps::default()));
     let mut evaluated = 0;
     for partition in 0..ALERT_PARTITIONS {
-        let changes = &changes;
+        let totals = &totals;
         evaluated += for_each_due_page(store, partition, today, |cases| async move {
-            let c = evaluate_cases(store, &cases, params, || async { Ok(now) }).await?;
-            changes.fetch_add(c.len(), Ordering::Relaxed);
+            let position = store.last_event_position().await?;
+            let t = Instant::now();
+            let inputs = store.alert_inputs(&cases).await?;
+            let load = t.elapsed();
+            let t = Instant::now();
+            let evaluations = evaluate_inputs(&inputs, params, today, position);
+            let evaluate = t.elapsed();
+            let t = Instant::now();
+            let changes = store.reconcile_alerts(&evaluations, now).await?;
+            let stored = t.elapsed();
+            if let Ok(mut totals) = totals.lock() {
+                totals.0 += changes.len();
+                totals.1.load += load;
+                totals.1.evaluate += evaluate;
+                totals.1.store += stored;
+            }
             Ok(())
         })
         .await?;
     }
-    Ok((evaluated, changes.into_inner()))
+    let (changes, steps) = totals.into_inner().unwrap_or_default();
+    Ok((evaluated, changes, steps))
 }
 
 /// Seeds `cases` cases into the empty database at `url` and measures (see [`SweepReport`]).
@@ -203,11 +235,11 @@ pub async fn sweep(url: &str, cases: u64) -> anyhow::Result<SweepReport> {
 
     let params = AlertParams::default();
     let started = Instant::now();
-    let (evaluated, alert_changes) = sweep_all(store.as_ref(), &params, now).await?;
+    let (evaluated, alert_changes, steps) = sweep_all(store.as_ref(), &params, now).await?;
     let full_sweep = started.elapsed();
 
     let started = Instant::now();
-    let (idle_evaluated, _) = sweep_all(store.as_ref(), &params, now).await?;
+    let (idle_evaluated, _, _) = sweep_all(store.as_ref(), &params, now).await?;
     let idle_sweep = started.elapsed();
     store.close().await;
     Ok(SweepReport {
@@ -219,6 +251,7 @@ pub async fn sweep(url: &str, cases: u64) -> anyhow::Result<SweepReport> {
         full_sweep,
         evaluated,
         alert_changes,
+        steps,
         idle_sweep,
         idle_evaluated,
     })
