@@ -9,6 +9,8 @@ mod support;
 mod case_rules;
 mod cases;
 mod contracting;
+mod crash;
+mod limits;
 mod plans;
 mod replicas;
 mod screening;

@@ -112,27 +112,35 @@ pub struct Daemon {
     child: Child,
     pub dir: tempfile::TempDir,
     backend: Backend,
+    /// Extra `kia serve` flags, kept across restarts.
+    args: Vec<String>,
     pub channel: Channel,
     pub metrics_addr: String,
 }
 
 impl Daemon {
     pub async fn start(backend: Backend) -> Self {
-        Self::start_in(tempfile::tempdir().unwrap(), backend).await
+        Self::start_in(tempfile::tempdir().unwrap(), backend, Vec::new()).await
+    }
+
+    /// Starts a daemon with extra `kia serve` flags and waits until it serves.
+    pub async fn start_with(backend: Backend, args: &[&str]) -> Self {
+        let args = args.iter().map(|a| (*a).to_owned()).collect();
+        Self::start_in(tempfile::tempdir().unwrap(), backend, args).await
     }
 
     /// Starts a daemon without waiting for it to serve.
     pub async fn spawn(backend: Backend) -> Self {
-        Self::spawn_in(tempfile::tempdir().unwrap(), backend).await
+        Self::spawn_in(tempfile::tempdir().unwrap(), backend, Vec::new()).await
     }
 
-    async fn start_in(dir: tempfile::TempDir, backend: Backend) -> Self {
-        let daemon = Self::spawn_in(dir, backend).await;
+    async fn start_in(dir: tempfile::TempDir, backend: Backend, args: Vec<String>) -> Self {
+        let daemon = Self::spawn_in(dir, backend, args).await;
         daemon.wait_serving("").await;
         daemon
     }
 
-    async fn spawn_in(dir: tempfile::TempDir, backend: Backend) -> Self {
+    async fn spawn_in(dir: tempfile::TempDir, backend: Backend, args: Vec<String>) -> Self {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -156,6 +164,7 @@ impl Daemon {
         if let Backend::Postgres(url) = &backend {
             cmd.args(["--database-url", url]);
         }
+        cmd.args(&args);
         let mut child = cmd.spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let line = lines
@@ -179,6 +188,7 @@ impl Daemon {
             child,
             dir,
             backend,
+            args,
             channel,
             metrics_addr,
         }
@@ -204,16 +214,39 @@ impl Daemon {
 
     /// Stops the daemon with SIGTERM (a graceful shutdown) and starts it again on the same data.
     pub async fn restart(mut self) -> Self {
+        let exit = self.terminate().await;
+        assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+        self.start_again().await
+    }
+
+    /// Starts the daemon again on the same data (after it stopped or was killed).
+    pub async fn start_again(self) -> Self {
+        let Daemon {
+            dir, backend, args, ..
+        } = self;
+        Self::start_in(dir, backend, args).await
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().unwrap();
         let status = std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])
             .status()
             .unwrap();
         assert!(status.success());
-        let exit = self.child.wait().await.unwrap();
-        assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
-        let Daemon { dir, backend, .. } = self;
-        Self::start_in(dir, backend).await
+        self.child.wait().await.unwrap()
+    }
+
+    /// Kills the daemon with SIGKILL (no shutdown at all) and starts it again on the same data.
+    pub async fn kill_and_restart(mut self) -> Self {
+        self.child.kill().await.unwrap();
+        self.start_again().await
+    }
+
+    /// Which database the daemon runs on.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
     }
 
     pub fn cases(&self, caller: Caller) -> CaseServiceClient<InterceptedService<Channel, Caller>> {
@@ -261,5 +294,21 @@ impl Daemon {
         stream.read_to_string(&mut body).await.unwrap();
         assert!(body.starts_with("HTTP/1.1 200"), "{body}");
         body
+    }
+}
+
+/// A CreateCase request of an employed citizen of Vejle (630), first sick day 2026-10-05.
+pub fn vejle_intake(citizen: &str, request_id: &str) -> kia_proto::v1::CreateCaseRequest {
+    use kia_proto::v1 as pb;
+    pb::CreateCaseRequest {
+        r#case: Some(pb::Case {
+            municipality_code: "630".into(),
+            first_sick_day: "2026-10-05".into(),
+            employment_status: pb::EmploymentStatus::Employed as i32,
+            employer_reference: "CVR-29189587".into(),
+            citizen_reference: citizen.into(),
+            ..Default::default()
+        }),
+        request_id: request_id.into(),
     }
 }

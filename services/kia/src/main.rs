@@ -1,5 +1,7 @@
 //! `kia`: the daemon (`kia serve`) and, as they arrive, the command line for people.
 
+mod bench;
+mod client;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -21,12 +23,16 @@ enum Command {
     /// With no flags, every service runs in one process on an embedded SQLite database in
     /// ./kia-data. Example: `kia serve --listen 0.0.0.0:50051 --metrics-listen 0.0.0.0:9464`.
     Serve(serve::ServeArgs),
+    /// Measure: load a daemon with realistic calls (`kia bench rpc`), or its start-up and
+    /// memory (`kia bench startup`).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod identity;
+pub mod limits;
 pub mod pagination;
 pub mod server;
 pub mod telemetry;

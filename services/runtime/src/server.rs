@@ -167,6 +167,7 @@ pub struct ServeOptions {
     pub metrics_listener: Option<TcpListener>,
     /// Fully qualified names of the kia services hosted (for health and reflection).
     pub services: Vec<&'static str>,
+    pub limits: crate::limits::Limits,
 }
 
 /// Builds the health and reflection services for the hosted kia services.
@@ -227,9 +228,11 @@ pub async fn serve(
         }
     };
     tonic::transport::Server::builder()
+        .max_concurrent_streams(options.limits.max_concurrent_streams)
         .layer(RpcLayer {
             metrics: ctx.metrics.clone(),
         })
+        .layer(crate::limits::LimitLayer::new(options.limits.clone()))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;

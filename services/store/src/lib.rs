@@ -4,6 +4,7 @@
 //!
 //! Every change appends its domain event to the event log in the same transaction.
 
+pub mod ceiling;
 mod contracting;
 mod error;
 mod plan;
