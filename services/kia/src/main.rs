@@ -2,6 +2,8 @@
 
 mod bench;
 mod client;
+#[cfg(test)]
+mod fuzz_corpus;
 mod serve;
 
 use clap::{Parser, Subcommand};

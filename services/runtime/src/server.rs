@@ -218,7 +218,9 @@ pub async fn serve(
     tokio::spawn(refresh_gauges_periodically(ctx.clone()));
     tokio::spawn(ctx.feed.clone().tail(ctx.store.clone()));
 
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(options.listener);
+    // No Nagle: small gRPC answers would otherwise wait for the peer's delayed ACK (~40 ms).
+    let incoming =
+        tonic::transport::server::TcpIncoming::from(options.listener).with_nodelay(Some(true));
     let shutdown = {
         let health = health.clone();
         async move {

@@ -73,10 +73,17 @@ impl EchoServer {
             .thread_name("echo")
             .enable_all()
             .build()?;
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        // Bound here, served there: this is called from within the bench's own runtime.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         runtime.spawn(async move {
-            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            let listener = match tokio::net::TcpListener::from_std(listener) {
+                Ok(l) => l,
+                Err(err) => return eprintln!("kia bench: echo server: {err}"),
+            };
+            let incoming =
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
             if let Err(err) = tonic::transport::Server::builder()
                 .add_service(Echo)
                 .serve_with_incoming(incoming)
