@@ -14,6 +14,8 @@
 //! runs many more); `KIA_CRASH_SEED` replays a run (the seed is printed).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use kia_proto::v1 as pb;
@@ -115,6 +117,38 @@ struct PlanLedger {
     in_doubt: Option<String>,
 }
 
+/// Running writers.
+struct Writers {
+    tasks: Vec<tokio::task::JoinHandle<WriterRun>>,
+    acks: watch::Receiver<usize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Writers {
+    /// Waits until the writers have `n` acknowledgements between them.
+    async fn acknowledged(&mut self, n: usize) {
+        tokio::time::timeout(Duration::from_secs(60), self.acks.wait_for(|a| *a >= n))
+            .await
+            .expect("the writers make progress")
+            .unwrap();
+    }
+
+    /// Stops the writers and collects what each did.
+    async fn finish(self) -> Vec<WriterRun> {
+        self.stop.store(true, Ordering::Release);
+        let mut runs = Vec::new();
+        for task in self.tasks {
+            runs.push(
+                tokio::time::timeout(Duration::from_secs(30), task)
+                    .await
+                    .expect("no call hangs")
+                    .unwrap(),
+            );
+        }
+        runs
+    }
+}
+
 /// What one writer did until its first unanswered call.
 struct WriterRun {
     cases: Vec<(String, String)>,
@@ -130,6 +164,7 @@ async fn run_writer(
     prefix: String,
     mut plan: PlanLedger,
     acks: watch::Sender<usize>,
+    stop: Arc<AtomicBool>,
 ) -> WriterRun {
     let mut run = WriterRun {
         cases: Vec::new(),
@@ -148,6 +183,10 @@ async fn run_writer(
     };
     let mut etag = current.into_inner().plan.unwrap().etag;
     for seq in 0.. {
+        // Told to stop once the daemon it wrote to is gone (its successor might reuse the port).
+        if stop.load(Ordering::Acquire) {
+            break;
+        }
         let id = format!("{prefix}-{seq}");
         if seq % 2 == 0 {
             match cases.create_case(intake(&id)).await {
@@ -215,15 +254,10 @@ impl Ledger {
         ledger
     }
 
-    /// Starts the writers; returns them and the acknowledgement counter.
-    fn start_writers(
-        &mut self,
-        daemon: &Daemon,
-    ) -> (
-        Vec<tokio::task::JoinHandle<WriterRun>>,
-        watch::Receiver<usize>,
-    ) {
+    /// Starts the writers.
+    fn start_writers(&mut self, daemon: &Daemon) -> Writers {
         let (acks, counted) = watch::channel(0);
+        let stop = Arc::new(AtomicBool::new(false));
         let writers = (0..WRITERS)
             .map(|w| {
                 self.next += 1;
@@ -233,10 +267,15 @@ impl Ledger {
                     format!("w{w}-run{}", self.next),
                     self.plans[w].clone(),
                     acks.clone(),
+                    stop.clone(),
                 ))
             })
             .collect();
-        (writers, counted)
+        Writers {
+            tasks: writers,
+            acks: counted,
+            stop,
+        }
     }
 
     fn absorb(&mut self, runs: Vec<WriterRun>) {
@@ -337,19 +376,11 @@ async fn every_acknowledged_write_survives_sigkill_exactly_once(backend: Backend
     let mut daemon = Daemon::start(backend).await;
     let mut ledger = Ledger::setup(&daemon).await;
     for _ in 0..cycles() {
-        let (writers, mut acks) = ledger.start_writers(&daemon);
+        let mut writers = ledger.start_writers(&daemon);
         // A random moment: after 1 to 40 acknowledged writes.
-        let moment = 1 + dice.below(40) as usize;
-        tokio::time::timeout(Duration::from_secs(60), acks.wait_for(|n| *n >= moment))
-            .await
-            .expect("the writers make progress")
-            .unwrap();
+        writers.acknowledged(1 + dice.below(40) as usize).await;
         daemon = daemon.kill_and_restart().await;
-        let mut runs = Vec::new();
-        for w in writers {
-            runs.push(w.await.unwrap());
-        }
-        ledger.absorb(runs);
+        ledger.absorb(writers.finish().await);
         ledger.verify(&daemon).await;
     }
     assert!(ledger.cases.len() > WRITERS, "the writers wrote");
@@ -358,27 +389,15 @@ async fn every_acknowledged_write_survives_sigkill_exactly_once(backend: Backend
 async fn sigterm_under_load_loses_nothing_and_exits_zero(backend: Backend) {
     let mut daemon = Daemon::start(backend).await;
     let mut ledger = Ledger::setup(&daemon).await;
-    let (writers, mut acks) = ledger.start_writers(&daemon);
-    tokio::time::timeout(Duration::from_secs(60), acks.wait_for(|n| *n >= 20))
-        .await
-        .expect("the writers make progress")
-        .unwrap();
+    let mut writers = ledger.start_writers(&daemon);
+    writers.acknowledged(20).await;
     let exit = daemon.terminate().await;
     assert!(
         exit.success(),
         "graceful shutdown under load exits 0: {exit:?}"
     );
     // Every writer ended: its calls completed, or failed with a status (none hangs).
-    let mut runs = Vec::new();
-    for w in writers {
-        runs.push(
-            tokio::time::timeout(Duration::from_secs(30), w)
-                .await
-                .expect("no call hangs after shutdown")
-                .unwrap(),
-        );
-    }
-    ledger.absorb(runs);
+    ledger.absorb(writers.finish().await);
     let daemon = daemon.start_again().await;
     ledger.verify(&daemon).await;
 }
