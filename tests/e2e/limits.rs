@@ -12,6 +12,7 @@ use sqlx::Connection;
 use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
+use tonic_types::StatusExt;
 
 use crate::support::{Backend, Caller, Daemon, on_both_backends};
 
@@ -74,6 +75,13 @@ fn intake(citizen: &str) -> pb::CreateCaseRequest {
     crate::support::vejle_intake(citizen, "")
 }
 
+/// The `ErrorInfo` reason of a kia error (in kia's error domain).
+fn reason(status: &tonic::Status) -> String {
+    let info = status.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.domain, "kia.dk");
+    info.reason
+}
+
 fn list() -> pb::ListCasesRequest {
     pb::ListCasesRequest {
         page_size: 10,
@@ -108,6 +116,7 @@ async fn a_flood_beyond_the_in_flight_limit_is_shed_and_the_daemon_keeps_serving
     .await
     .expect("a call beyond the limit is shed");
     assert!(shed.message().contains("limit"), "{shed:?}");
+    assert_eq!(reason(&shed), "RESOURCE_EXHAUSTED");
 
     // A flood while the slot is held: every call is shed at once, none waits, none fails
     // otherwise; the health service still answers SERVING.
@@ -157,6 +166,7 @@ async fn an_oversized_request_is_refused_and_the_daemon_keeps_serving(backend: B
         .unwrap_err();
     assert_eq!(oversized.code(), Code::ResourceExhausted, "{oversized:?}");
     assert!(oversized.message().contains("2048 bytes"), "{oversized:?}");
+    assert_eq!(reason(&oversized), "RESOURCE_EXHAUSTED");
 
     // Only the case within the limit exists.
     creates_the_only_case(&mut cases, "vejle-0042").await;
@@ -183,6 +193,7 @@ async fn a_call_past_the_request_timeout_is_answered_and_leaves_nothing_behind(b
 
     let late = cases.create_case(intake("vejle-late")).await.unwrap_err();
     assert_eq!(late.code(), Code::DeadlineExceeded, "{late:?}");
+    assert_eq!(reason(&late), "DEADLINE_EXCEEDED");
 
     lock.release().await;
     // The abandoned write was rolled back; the same intake sent again creates the case once.

@@ -13,6 +13,8 @@ use http_body::Frame;
 use tonic::Status;
 use tonic::body::Body;
 
+use crate::error::ApiError;
+
 /// The limits of one process (flags of `kia serve`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -117,10 +119,10 @@ where
             match Slot::take(&self.layer.in_flight, limits.max_in_flight) {
                 Some(slot) => Some(slot),
                 None => {
-                    let status = Status::resource_exhausted(format!(
+                    let status = Status::from(ApiError::ResourceExhausted(format!(
                         "kia is working on its limit of {} calls; retry with backoff",
                         limits.max_in_flight
-                    ));
+                    )));
                     return Box::pin(std::future::ready(Ok(status.into_http())));
                 }
             }
@@ -141,10 +143,10 @@ where
                 Ok(response) => response,
                 // Dropping the call rolls back its open transaction; a write that committed
                 // but was not answered is what request ids make safe to retry.
-                Err(_) => Ok(Status::deadline_exceeded(format!(
+                Err(_) => Ok(Status::from(ApiError::DeadlineExceeded(format!(
                     "the call took longer than the server's limit of {} s",
                     limits.request_timeout.as_secs_f64()
-                ))
+                )))
                 .into_http()),
             }
         })
@@ -174,10 +176,11 @@ impl http_body::Body for Capped {
             match self.left.checked_sub(data.len()) {
                 Some(left) => self.left = left,
                 None => {
-                    return Poll::Ready(Some(Err(Status::resource_exhausted(format!(
+                    return Poll::Ready(Some(Err(ApiError::ResourceExhausted(format!(
                         "the request is larger than the server's limit of {} bytes",
                         self.limit
-                    )))));
+                    ))
+                    .into())));
                 }
             }
         }
