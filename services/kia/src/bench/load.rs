@@ -273,3 +273,21 @@ async fn open(
 pub fn reason(status: &tonic::Status) -> String {
     format!("{:?}", status.code())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_picked_by_weight() {
+        let workload = Workload {
+            kinds: vec![("a", 1), ("b", 3)],
+            call: Box::new(|_, _| Box::pin(async { Ok(()) })),
+        };
+        let b = (0..40_000u64).filter(|n| workload.pick(*n) == 1).count();
+        let share = b as f64 / 40_000.0;
+        assert!((0.73..0.77).contains(&share), "{share}");
+        // The same call number always picks the same kind: runs repeat.
+        assert_eq!(workload.pick(12345), workload.pick(12345));
+    }
+}

@@ -325,3 +325,31 @@ fn update_plan_activity(f: Arc<Fixture>, n: u64) -> BoxFuture<CallResult> {
         Ok(())
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mix_names_calls_with_or_without_weights() {
+        let mix = parse_mix("get_case=3, get_plan").unwrap();
+        let named: Vec<_> = mix.iter().map(|(c, w)| (c.name, *w)).collect();
+        assert_eq!(named, [("get_case", 3), ("get_plan", 35)]);
+        assert!(parse_mix("list_everything").is_err());
+        assert!(parse_mix("get_case=lots").is_err());
+    }
+
+    #[test]
+    fn reads_and_durable_writes_split_the_table() {
+        let names = |d| {
+            default_mix(Some(d))
+                .iter()
+                .map(|(c, _)| c.name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(false), ["get_case", "get_plan"]);
+        assert_eq!(names(true), ["create_case", "update_plan_activity"]);
+        assert_eq!(default_mix(None).len(), CALLS.len());
+    }
+}

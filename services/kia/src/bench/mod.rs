@@ -164,6 +164,11 @@ async fn rpc(args: RpcArgs) -> anyhow::Result<()> {
         .filter(|m| !m.is_empty())
         .context("--municipality is needed to create cases (the caller's municipality)")?;
 
+    let chosen = match &args.mix {
+        Some(raw) => mix::parse_mix(raw)?,
+        None => mix::default_mix(None),
+    };
+
     let spawned = if args.spawn {
         say("starting kia serve");
         Some(daemon::Spawned::start(args.database_url.as_deref(), &[]).await?)
@@ -261,10 +266,6 @@ async fn rpc(args: RpcArgs) -> anyhow::Result<()> {
         phases.extend([echo_phase, reads, reads_half, raw_phase, writes]);
     }
 
-    let chosen = match &args.mix {
-        Some(raw) => mix::parse_mix(raw)?,
-        None => mix::default_mix(None),
-    };
     let pace = match args.rate {
         Some(rate) => Pace::Open {
             rate,
