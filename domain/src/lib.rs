@@ -9,6 +9,7 @@ pub mod contracting;
 pub mod error;
 pub mod facts;
 pub mod followup;
+pub mod fuzzing;
 pub mod icf;
 pub mod offers;
 pub mod plan;

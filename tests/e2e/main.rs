@@ -15,6 +15,8 @@ mod cases;
 mod citizen;
 mod cli;
 mod contracting;
+mod crash;
+mod limits;
 mod operations;
 mod plans;
 mod replicas;

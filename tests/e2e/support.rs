@@ -335,23 +335,44 @@ impl Daemon {
 
     /// Stops the daemon with SIGTERM (a graceful shutdown) and waits until it exited 0.
     pub async fn stop(&mut self) {
-        let pid = self.child.id().unwrap();
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().await.unwrap();
+        let exit = self.terminate().await;
         assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
     }
 
     /// Stops the daemon with SIGTERM (a graceful shutdown) and starts it again on the same data.
     pub async fn restart(mut self) -> Self {
         self.stop().await;
+        self.start_again().await
+    }
+
+    /// Starts the daemon again on the same data (after it stopped or was killed).
+    pub async fn start_again(self) -> Self {
         let Daemon {
             dir, backend, args, ..
         } = self;
         Self::start_in(dir, backend, args).await
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.child.wait().await.unwrap()
+    }
+
+    /// Kills the daemon with SIGKILL (no shutdown at all) and starts it again on the same data.
+    pub async fn kill_and_restart(mut self) -> Self {
+        self.child.kill().await.unwrap();
+        self.start_again().await
+    }
+
+    /// Which database the daemon runs on.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
     }
 
     pub fn cases(&self, caller: Caller) -> CaseServiceClient<InterceptedService<Channel, Caller>> {
@@ -414,5 +435,21 @@ impl Daemon {
         stream.read_to_string(&mut body).await.unwrap();
         assert!(body.starts_with("HTTP/1.1 200"), "{body}");
         body
+    }
+}
+
+/// A CreateCase request of an employed citizen of Vejle (630), first sick day 2026-10-05.
+pub fn vejle_intake(citizen: &str, request_id: &str) -> kia_proto::v1::CreateCaseRequest {
+    use kia_proto::v1 as pb;
+    pb::CreateCaseRequest {
+        r#case: Some(pb::Case {
+            municipality_code: "630".into(),
+            first_sick_day: "2026-10-05".into(),
+            employment_status: pb::EmploymentStatus::Employed as i32,
+            employer_reference: "CVR-29189587".into(),
+            citizen_reference: citizen.into(),
+            ..Default::default()
+        }),
+        request_id: request_id.into(),
     }
 }

@@ -2,6 +2,7 @@
 //! types once, checks who may do what, lets the domain decide, and stores the result.
 
 mod convert;
+pub mod fuzzing;
 
 use std::pin::Pin;
 

@@ -7,6 +7,7 @@
 //! sees only that provider's contracts and the referrals under them, and records their events.
 
 mod convert;
+pub mod fuzzing;
 
 use kia_domain::case::{Case, CaseId, MunicipalityCode};
 use kia_domain::contracting::{

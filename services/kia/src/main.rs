@@ -1,9 +1,11 @@
 //! `kia`: the daemon (`kia serve`) and, as they arrive, the command line for people.
 
-mod bench_sweep;
+mod bench;
 mod client;
 mod completions;
 mod demo;
+#[cfg(test)]
+mod fuzz_corpus;
 mod import;
 mod migrate;
 mod render;
@@ -38,9 +40,9 @@ enum Command {
     /// Signed caller tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
-    /// Benchmarks.
-    #[command(subcommand)]
-    Bench(BenchCommand),
+    /// Measure: load a daemon with realistic calls (`kia bench rpc`), its start-up and memory
+    /// (`kia bench startup`), or the alert sweep (`kia bench sweep`).
+    Bench(bench::BenchArgs),
     /// Sickness-benefit cases: intake, visitation, follow-ups, closing, the legal timeline.
     ///
     /// Example: `KIA_DEV_IDENTITY=jc-630:jobcenter:630:caseworker kia case list --state open`
@@ -83,18 +85,12 @@ enum Command {
     Migrate(migrate::MigrateArgs),
 }
 
-#[derive(Debug, Subcommand)]
-enum BenchCommand {
-    /// The alert sweep over N generated open cases, next to a plain read of the same rows.
-    Sweep(bench_sweep::SweepArgs),
-}
-
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Token(command) => token::run(command),
-        Command::Bench(BenchCommand::Sweep(args)) => bench_sweep::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Case(a) => return client::run(&a.connect, |s| client::case::run(s, a.command)),
         Command::Screening(a) => {
             return client::run(&a.connect, |s| client::screening::run(s, a.command));

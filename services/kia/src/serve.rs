@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use kia_runtime::auth::{TokenSigner, Verifier};
 use kia_runtime::citizen::CitizenKeys;
 use kia_runtime::identity::AuthMode;
+use kia_runtime::limits::Limits;
 use kia_runtime::server::{self, Gate, ServeOptions};
 use kia_runtime::telemetry::{LogFormat, Telemetry};
 use kia_runtime::{Clock, Context};
@@ -101,6 +102,22 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     alerts: crate::serve_alerts::AlertArgs,
+
+    /// Largest request message in bytes; larger ones are refused with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "KIA_MAX_MESSAGE_BYTES", default_value_t = Limits::default().max_message_bytes)]
+    max_message_bytes: usize,
+
+    /// Calls one client connection may have open at once (HTTP/2 max concurrent streams).
+    #[arg(long, env = "KIA_MAX_CONCURRENT_STREAMS", default_value_t = Limits::default().max_concurrent_streams)]
+    max_concurrent_streams: u32,
+
+    /// Calls the process works on at once; beyond it calls are shed with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "KIA_MAX_IN_FLIGHT", default_value_t = Limits::default().max_in_flight)]
+    max_in_flight: usize,
+
+    /// Seconds a call may take before it is answered DEADLINE_EXCEEDED.
+    #[arg(long, env = "KIA_REQUEST_TIMEOUT", default_value_t = Limits::default().request_timeout.as_secs())]
+    request_timeout: u64,
 }
 
 /// How callers authenticate.
@@ -307,6 +324,12 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
             metrics_listener,
             services: names,
             tls,
+            limits: Limits {
+                max_message_bytes: args.max_message_bytes,
+                max_concurrent_streams: args.max_concurrent_streams,
+                max_in_flight: args.max_in_flight,
+                request_timeout: Duration::from_secs(args.request_timeout),
+            },
         },
     )
     .await

@@ -3,6 +3,7 @@
 //! employment activities, projection, employer view), and stores the result.
 
 mod convert;
+pub mod fuzzing;
 
 use std::pin::Pin;
 

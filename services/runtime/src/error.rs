@@ -34,6 +34,13 @@ pub enum ApiError {
     Internal(String),
     #[error("{resource} already exists")]
     AlreadyExists { resource: &'static str },
+    /// A server limit: too many calls in flight, or a request too large. Retry with backoff
+    /// (or send less).
+    #[error("{0}")]
+    ResourceExhausted(String),
+    /// The call outlasted the server's request timeout.
+    #[error("{0}")]
+    DeadlineExceeded(String),
 }
 
 impl ApiError {
@@ -52,6 +59,8 @@ impl ApiError {
             Self::Unavailable(_) => (Code::Unavailable, "UNAVAILABLE"),
             Self::Internal(_) => (Code::Internal, "INTERNAL"),
             Self::AlreadyExists { .. } => (Code::AlreadyExists, "ALREADY_EXISTS"),
+            Self::ResourceExhausted(_) => (Code::ResourceExhausted, "RESOURCE_EXHAUSTED"),
+            Self::DeadlineExceeded(_) => (Code::DeadlineExceeded, "DEADLINE_EXCEEDED"),
         }
     }
 }

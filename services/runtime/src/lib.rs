@@ -11,6 +11,7 @@ pub mod events;
 pub mod gauges;
 pub mod identity;
 mod keyfile;
+pub mod limits;
 pub mod pagination;
 pub mod server;
 pub mod telemetry;

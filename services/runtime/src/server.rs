@@ -189,6 +189,7 @@ pub struct ServeOptions {
     pub services: Vec<&'static str>,
     /// TLS for the gRPC listener (with client certificates when it names a client CA).
     pub tls: Option<tonic::transport::ServerTlsConfig>,
+    pub limits: crate::limits::Limits,
 }
 
 /// Builds the health and reflection services for the hosted kia services.
@@ -248,7 +249,9 @@ pub async fn serve(
     tokio::spawn(async move { gauges.refresh_every(GAUGE_REFRESH).await });
     tokio::spawn(ctx.feed.clone().tail(ctx.store.clone()));
 
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(options.listener);
+    // No Nagle: small gRPC answers would otherwise wait for the peer's delayed ACK (~40 ms).
+    let incoming =
+        tonic::transport::server::TcpIncoming::from(options.listener).with_nodelay(Some(true));
     let shutdown = {
         let health = health.clone();
         async move {
@@ -262,9 +265,11 @@ pub async fn serve(
         builder = builder.tls_config(tls)?;
     }
     builder
+        .max_concurrent_streams(options.limits.max_concurrent_streams)
         .layer(RpcLayer {
             metrics: ctx.metrics.clone(),
         })
+        .layer(crate::limits::LimitLayer::new(options.limits.clone()))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;

@@ -7,6 +7,7 @@
 //! member's assessment and sees only that one back; every other caller is denied.
 
 mod convert;
+pub mod fuzzing;
 
 use kia_domain::screening::{Discipline, Screening, screening_queue};
 use kia_proto::v1 as pb;

@@ -6,6 +6,7 @@
 
 mod alerts;
 pub mod audit;
+pub mod ceiling;
 mod contracting;
 mod error;
 mod plan;

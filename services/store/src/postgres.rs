@@ -28,16 +28,23 @@ impl PostgresStore {
     /// Builds the pool without connecting: the daemon starts, reports NOT_SERVING, and connects
     /// (and migrates) as soon as the database answers.
     pub fn connect(url: &str, options: &StoreOptions) -> StoreResult<Self> {
-        let timeout_ms = options.statement_timeout.as_millis().to_string();
-        let connect = PgConnectOptions::from_str(url)?
-            .application_name("kia")
-            .options([("statement_timeout", timeout_ms.as_str())]);
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .acquire_timeout(options.acquire_timeout)
-            .connect_lazy_with(connect);
-        Ok(Self { pool })
+        Ok(Self {
+            pool: lazy_pool(url, options)?,
+        })
     }
+}
+
+/// kia's pool: lazily connecting, with the statement timeout. The write ceiling of `kia bench`
+/// uses the same settings.
+pub(crate) fn lazy_pool(url: &str, options: &StoreOptions) -> StoreResult<PgPool> {
+    let timeout_ms = options.statement_timeout.as_millis().to_string();
+    let connect = PgConnectOptions::from_str(url)?
+        .application_name("kia")
+        .options([("statement_timeout", timeout_ms.as_str())]);
+    Ok(PgPoolOptions::new()
+        .max_connections(options.max_connections.max(1))
+        .acquire_timeout(options.acquire_timeout)
+        .connect_lazy_with(connect))
 }
 
 pub(crate) fn case_row(row: &PgRow) -> StoreResult<Case> {

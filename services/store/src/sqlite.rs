@@ -35,11 +35,7 @@ pub(crate) fn ts(t: chrono::DateTime<Utc>) -> String {
 impl SqliteStore {
     /// Opens (creating if missing) the database file a `sqlite:` URL names.
     pub async fn open(url: &str, options: &StoreOptions) -> StoreResult<Self> {
-        let base = SqliteConnectOptions::from_str(url)?
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(options.statement_timeout);
+        let base = connect_options(url, options)?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(options.acquire_timeout)
@@ -52,6 +48,19 @@ impl SqliteStore {
             .await?;
         Ok(Self { writer, readers })
     }
+}
+
+/// How kia connects to a SQLite file: WAL, durable commits (`synchronous=FULL`), foreign keys.
+/// The write ceiling of `kia bench` uses the same settings.
+pub(crate) fn connect_options(
+    url: &str,
+    options: &StoreOptions,
+) -> StoreResult<SqliteConnectOptions> {
+    Ok(SqliteConnectOptions::from_str(url)?
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(options.statement_timeout))
 }
 
 fn facts_json(case: &Case) -> StoreResult<String> {

@@ -28,8 +28,12 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 pub use error::Failure;
-use identity::{ConfigFile, Credentials, DevIdentity};
+use identity::ConfigFile;
+pub use identity::{Credentials, DevIdentity};
 use output::{Format, Output};
+
+/// The environment variable with a development identity: `organization:kind:municipality:role`.
+pub const DEV_IDENTITY_VAR: &str = "KIA_DEV_IDENTITY";
 
 /// The daemon kia talks to when nothing else is said.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
