@@ -223,7 +223,8 @@ fn today() -> NaiveDate {
 fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: t.timestamp(),
-        nanos: 0,
+        // Whole seconds would put "now" before a plan created earlier in the same second.
+        nanos: t.timestamp_subsec_nanos() as i32,
     }
 }
 
