@@ -915,7 +915,13 @@ async fn the_demo_starts_its_own_daemon_on_a_data_directory() {
 
 #[tokio::test]
 async fn alerts_clock_and_audit_commands_with_signed_tokens() {
-    let daemon = Daemon::start_with(Backend::Sqlite, &["--settable-clock"]).await;
+    // A sweep every second: a case evaluated just before the clock moves may otherwise wait for
+    // the next periodic sweep (a minute by default) before its overdue deadline is raised.
+    let daemon = Daemon::start_with(
+        Backend::Sqlite,
+        &["--settable-clock", "--alert-sweep-interval", "1"],
+    )
+    .await;
     let (vejle, ops) = (Caller::VEJLE, Caller::OPERATIONS);
     let d0 = ago(30);
     // A token names no municipality the client could read, so the case names it.
