@@ -1033,6 +1033,43 @@ async fn alerts_clock_and_audit_commands_with_signed_tokens() {
 }
 
 #[tokio::test]
+async fn the_demo_signs_with_the_key_of_the_data_directory_it_is_given_and_sets_the_clock() {
+    // No development identities: the demo must sign with the key this daemon trusts.
+    let daemon = Daemon::start_with(Backend::Sqlite, &["--settable-clock"]).await;
+    let server = format!("http://{}", daemon.grpc_addr);
+    let now = ago(100);
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kia"))
+        .args(["demo", "--server", &server, "--cases", "20", "--now", &now])
+        .args(["--output", "json", "--data-dir"])
+        .arg(daemon.dir.path())
+        .env_remove("KIA_DEV_IDENTITY")
+        .env_remove("KIA_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    let summary = ok(&out);
+    assert_eq!(summary["now"], now.as_str());
+    assert!(
+        !summary["open_alerts"].as_object().unwrap().is_empty(),
+        "{summary}"
+    );
+    // The daemon's clock now reads the demo's today.
+    let clock = ok(&kia_signed(&daemon, &Caller::VEJLE, &["clock", "show"]).await);
+    assert!(clock["now"].as_str().unwrap().starts_with(&now), "{clock}");
+    // Every alert was raised on that day by the daemon's clock, not today's.
+    let alerts = ok(&kia_signed(
+        &daemon,
+        &Caller::VEJLE,
+        &["alerts", "list", "--limit", "1000"],
+    )
+    .await);
+    for alert in alerts["alerts"].as_array().unwrap() {
+        let raised = alert["raised_at"].as_str().unwrap();
+        assert!(raised.starts_with(&now), "{alert}");
+    }
+}
+
+#[tokio::test]
 async fn the_config_file_names_the_server_and_a_token_replaces_the_development_identity() {
     let daemon = Daemon::start_with(Backend::Sqlite, &["--insecure-dev-identities"]).await;
     let home = tempfile::tempdir().unwrap();
