@@ -1,6 +1,8 @@
 //! `kia alerts`: the alerts kia raised for the caller, acknowledging them, and following them as
 //! they change.
 
+use std::io::Write as _;
+
 use clap::{Args, Subcommand};
 use kia_proto::v1 as pb;
 
@@ -137,7 +139,10 @@ pub async fn run(s: Connection, command: AlertsCommand) -> Result<(), Failure> {
                     // Ctrl-C ends the watch cleanly: every change printed so far is complete.
                     _ = &mut ctrl_c => return Ok(()),
                     next = stream.message() => match next? {
-                        Some(change) => print_change(&s, &change),
+                        // A reader that went away (`| head`) ends the watch as Ctrl-C does.
+                        Some(change) => if print_change(&s, &change).is_err() {
+                            return Ok(());
+                        },
                         None => return Ok(()),
                     },
                 }
@@ -146,14 +151,16 @@ pub async fn run(s: Connection, command: AlertsCommand) -> Result<(), Failure> {
     }
 }
 
-/// One line per change: position, change, rule, severity, state, case, cause.
-fn print_change(s: &Connection, change: &pb::WatchAlertsResponse) {
+/// One line per change: position, change, rule, severity, state, case, alert, cause. Fails
+/// when stdout is gone.
+fn print_change(s: &Connection, change: &pb::WatchAlertsResponse) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
     if s.out.json() {
-        println!("{}", to_json(change, "kia.v1.WatchAlertsResponse"));
-        return;
+        return writeln!(stdout, "{}", to_json(change, "kia.v1.WatchAlertsResponse"));
     }
     let a = change.alert.clone().unwrap_or_default();
-    println!(
+    writeln!(
+        stdout,
         "{}  {}  {}  {}  {}  {}  {}  {}",
         change.position,
         label("kia.v1.AlertChange", change.change),
@@ -163,7 +170,7 @@ fn print_change(s: &Connection, change: &pb::WatchAlertsResponse) {
         or_dash(&a.case_id),
         a.alert_id,
         a.cause
-    );
+    )
 }
 
 /// High and critical alerts in red on a terminal.
