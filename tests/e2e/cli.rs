@@ -810,6 +810,12 @@ async fn the_demo_fills_an_empty_daemon_and_the_scorecard_has_numbers() {
     assert_eq!(card["counts"]["referrals_received"], summary["referrals"]);
     let exits = find(&card["metrics"], "metric", "SCORECARD_METRIC_EXIT_RATE");
     assert_eq!(exits["count"], summary["courses_completed"]);
+    // The summary carries the same scorecard, and the alerts the daemon raised on its own clock.
+    assert_eq!(summary["scorecard"]["counts"], card["counts"]);
+    assert!(
+        !summary["open_alerts"].as_object().unwrap().is_empty(),
+        "{summary}"
+    );
     let exit_rate = exits["value"].as_f64().unwrap();
     assert!(exit_rate > 0.0 && exit_rate < 1.0, "{card}");
     let wait = find(
