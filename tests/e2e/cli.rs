@@ -2,12 +2,15 @@
 //! on its `--output json` and its exit codes. The command line is a client, so one backend
 //! (SQLite) is enough here.
 
-use std::process::Output;
+use std::process::{Output, Stdio};
 
 use chrono::{Duration, NaiveDate};
 use serde_json::Value;
 
-use crate::support::{Backend, Daemon};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout};
+
+use crate::support::{Backend, Caller, Daemon};
 
 const VEJLE: &str = "jc-630:jobcenter:630:caseworker";
 const AABENRAA: &str = "jc-580:jobcenter:580:caseworker";
@@ -45,6 +48,83 @@ async fn kia(daemon: &Daemon, identity: &str, args: &[&str]) -> Output {
 async fn line(daemon: &Daemon, identity: &str, line: &str) -> Output {
     let words: Vec<&str> = line.split_whitespace().collect();
     kia(daemon, identity, &words).await
+}
+
+/// `kia ARGS --output json` against `daemon` with `caller`'s signed token in KIA_TOKEN.
+fn signed(daemon: &Daemon, caller: &Caller, args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_kia"));
+    command
+        .args(args)
+        .args(["--output", "json"])
+        .env("KIA_SERVER", format!("http://{}", daemon.grpc_addr))
+        .env("KIA_TOKEN", caller.token().unwrap())
+        .env("XDG_CONFIG_HOME", daemon.dir.path())
+        .env_remove("KIA_DEV_IDENTITY")
+        .env_remove("KIA_CONFIG");
+    command
+}
+
+async fn kia_signed(daemon: &Daemon, caller: &Caller, args: &[&str]) -> Output {
+    signed(daemon, caller, args).output().await.unwrap()
+}
+
+/// A running `kia alerts watch`, read line by line.
+struct Watch {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+}
+
+impl Watch {
+    fn start(daemon: &Daemon, caller: &Caller, after: i64) -> Self {
+        let mut child = signed(
+            daemon,
+            caller,
+            &["alerts", "watch", "--after", &after.to_string()],
+        )
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Self { child, lines }
+    }
+
+    /// The next change printed (one JSON object per line).
+    async fn next(&mut self) -> Value {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(60), self.lines.next_line())
+            .await
+            .expect("a change within a minute")
+            .unwrap()
+            .expect("the watch is still running");
+        serde_json::from_str(&line).unwrap_or_else(|_| panic!("one JSON object per line: {line}"))
+    }
+
+    /// The changes printed up to and including the first one `stop` accepts.
+    async fn until(&mut self, stop: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let change = self.next().await;
+            let done = stop(&change);
+            seen.push(change);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    /// Ctrl-C: the watch ends cleanly, exit 0.
+    async fn interrupt(mut self) {
+        let pid = self.child.id().unwrap().to_string();
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let status = self.child.wait().await.unwrap();
+        assert_eq!(status.code(), Some(0), "Ctrl-C ends the watch with exit 0");
+    }
 }
 
 /// The element of a JSON list whose `key` is `value`.
@@ -730,6 +810,12 @@ async fn the_demo_fills_an_empty_daemon_and_the_scorecard_has_numbers() {
     assert_eq!(card["counts"]["referrals_received"], summary["referrals"]);
     let exits = find(&card["metrics"], "metric", "SCORECARD_METRIC_EXIT_RATE");
     assert_eq!(exits["count"], summary["courses_completed"]);
+    // The summary carries the same scorecard, and the alerts the daemon raised on its own clock.
+    assert_eq!(summary["scorecard"]["counts"], card["counts"]);
+    assert!(
+        !summary["open_alerts"].as_object().unwrap().is_empty(),
+        "{summary}"
+    );
     let exit_rate = exits["value"].as_f64().unwrap();
     assert!(exit_rate > 0.0 && exit_rate < 1.0, "{card}");
     let wait = find(
@@ -800,6 +886,193 @@ async fn the_demo_starts_its_own_daemon_on_a_data_directory() {
     let summary = ok(&out);
     assert_eq!(summary["cases"], 40);
     assert!(dir.path().join("kia.db").exists());
+    // It acted with tokens signed by the key its daemon created, not development identities.
+    assert!(dir.path().join("keys/token-signing-key.json").exists());
+    let log = std::fs::read_to_string(dir.path().join("demo-daemon.log")).unwrap();
+    assert!(!log.contains("INSECURE"), "{log}");
+    assert!(
+        summary["try_next"][0]
+            .as_str()
+            .unwrap()
+            .contains("KIA_TOKEN=$(kia token issue --data-dir"),
+        "{summary}"
+    );
+
+    // The daemon's clock was set to the demo's today, so alerts are live: open ones by rule.
+    let open = summary["open_alerts"].as_object().unwrap();
+    let total: u64 = open.values().map(|n| n.as_u64().unwrap()).sum();
+    assert!(total > 0, "open alerts: {summary}");
+    assert!(open.keys().all(|rule| rule.starts_with("AL-")), "{summary}");
+    // Without follow-ups recorded, open cases past D55 have breached AL-04.
+    assert!(open.contains_key("AL-04"), "{summary}");
+    // Next to it, Quick Care's scorecard with the courses the demo played.
+    let card = &summary["scorecard"];
+    assert_eq!(
+        card["counts"]["courses_completed"],
+        summary["courses_completed"]
+    );
+    assert!(
+        summary["courses_completed"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    let exits = find(&card["metrics"], "metric", "SCORECARD_METRIC_EXIT_RATE");
+    assert_eq!(exits["count"], summary["courses_completed"]);
+}
+
+#[tokio::test]
+async fn alerts_clock_and_audit_commands_with_signed_tokens() {
+    // A sweep every second: a case evaluated just before the clock moves may otherwise wait for
+    // the next periodic sweep (a minute by default) before its overdue deadline is raised.
+    let daemon = Daemon::start_with(
+        Backend::Sqlite,
+        &["--settable-clock", "--alert-sweep-interval", "1"],
+    )
+    .await;
+    let (vejle, ops) = (Caller::VEJLE, Caller::OPERATIONS);
+    let d0 = ago(30);
+    // A token names no municipality the client could read, so the case names it.
+    let create = format!(
+        "case create --first-sick-day {d0} --employment employed --employer CVR-29189587 \
+         --citizen vejle-0077 --municipality 630"
+    );
+    let words: Vec<&str> = create.split_whitespace().collect();
+    let case = ok(&kia_signed(&daemon, &vejle, &words).await);
+    let case_id = case["case_id"].as_str().unwrap().to_owned();
+
+    // The clock: anyone reads it, only operations moves it.
+    let clock = ok(&kia_signed(&daemon, &vejle, &["clock", "show"]).await);
+    assert_eq!(clock["settable"], true);
+    let (code, err) = failed(&kia_signed(&daemon, &vejle, &["clock", "set", &ago(-30)]).await);
+    assert_eq!((code, err["code"].as_str()), (4, Some("PERMISSION_DENIED")));
+    // A watch from the beginning, before anything is raised.
+    let mut watch = Watch::start(&daemon, &vejle, 0);
+    // D60: the first follow-up (due by D55) was never held.
+    let d60 = ago(-30);
+    let set = ok(&kia_signed(&daemon, &ops, &["clock", "set", &d60]).await);
+    // Noon UTC that day (the clock runs on from the setting, so give or take a millisecond).
+    assert!(set["now"].as_str().unwrap().starts_with(&d60), "{set}");
+    let clock = ok(&kia_signed(&daemon, &vejle, &["clock", "show"]).await);
+    assert!(clock["now"].as_str().unwrap().starts_with(&d60), "{clock}");
+
+    let is_al04 = |c: &Value| c["alert"]["rule"] == "AL-04" && c["alert"]["case_id"] == case_id;
+    let raised = watch
+        .until(|c| is_al04(c) && c["change"] == "ALERT_CHANGE_RAISED")
+        .await;
+    let alert_id = raised.last().unwrap()["alert"]["alert_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let raised_at = raised.last().unwrap()["position"].as_i64().unwrap();
+
+    let listed = ok(&kia_signed(
+        &daemon,
+        &vejle,
+        &["alerts", "list", "--rule", "AL-04", "--state", "open"],
+    )
+    .await);
+    let alert = find(&listed["alerts"], "alert_id", &alert_id);
+    assert_eq!(alert["case_id"], case_id.as_str());
+    assert_eq!(alert["severity"], "ALERT_SEVERITY_HIGH");
+    assert_eq!(alert["state"], "ALERT_STATE_OPEN");
+    // Aabenraa sees none of Vejle's alerts, and may not acknowledge one.
+    let theirs = ok(&kia_signed(&daemon, &Caller::AABENRAA, &["alerts", "list"]).await);
+    assert_eq!(theirs["alerts"], Value::Array(vec![]));
+    let (code, _) =
+        failed(&kia_signed(&daemon, &Caller::AABENRAA, &["alerts", "ack", &alert_id]).await);
+    assert_eq!(code, 4);
+
+    let acked = ok(&kia_signed(&daemon, &vejle, &["alerts", "ack", &alert_id]).await);
+    assert_eq!(acked["state"], "ALERT_STATE_ACKNOWLEDGED");
+    assert_eq!(acked["acknowledged_by"], "jc-630/caseworker");
+    let is_ack = |c: &Value| {
+        c["alert"]["alert_id"] == alert_id.as_str() && c["change"] == "ALERT_CHANGE_ACKNOWLEDGED"
+    };
+    watch.until(is_ack).await;
+    watch.interrupt().await;
+
+    // From position 0 again: raised once, acknowledged once, in that order.
+    let mut again = Watch::start(&daemon, &vejle, 0);
+    let replay = again.until(is_ack).await;
+    again.interrupt().await;
+    let of_alert: Vec<&str> = replay
+        .iter()
+        .filter(|c| c["alert"]["alert_id"] == alert_id.as_str())
+        .map(|c| c["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        of_alert,
+        ["ALERT_CHANGE_RAISED", "ALERT_CHANGE_ACKNOWLEDGED"],
+        "{replay:?}"
+    );
+    // Resuming after the raise gives the acknowledgement next, not the raise again.
+    let mut resumed = Watch::start(&daemon, &vejle, raised_at);
+    let next = resumed
+        .until(|c| c["alert"]["alert_id"] == alert_id.as_str())
+        .await;
+    resumed.interrupt().await;
+    assert_eq!(next.last().unwrap()["change"], "ALERT_CHANGE_ACKNOWLEDGED");
+    assert!(
+        next.iter()
+            .all(|c| c["position"].as_i64().unwrap() > raised_at)
+    );
+
+    // The audit trail of the case: its intake by Vejle's caseworker.
+    let trail = ok(&kia_signed(&daemon, &vejle, &["audit", "case", &case_id]).await);
+    let created = find(&trail["events"], "rpc", "kia.v1.CaseService/CreateCase");
+    assert_eq!(created["organization"], "jc-630");
+    assert_eq!(created["action"], "create");
+    let report = ok(&kia_signed(&daemon, &vejle, &["audit", "report", "--case", &case_id]).await);
+    assert_eq!(report["case_ids"], serde_json::json!([case_id]));
+    assert_eq!(report["organizations"][0]["organization"], "jc-630");
+    let (code, err) =
+        failed(&kia_signed(&daemon, &Caller::AABENRAA, &["audit", "case", &case_id]).await);
+    assert_eq!((code, err["code"].as_str()), (4, Some("PERMISSION_DENIED")));
+    let verified = ok(&kia_signed(&daemon, &ops, &["audit", "verify"]).await);
+    assert_eq!(verified["intact"], true);
+    assert!(
+        verified["records_checked"].as_i64().unwrap() >= 2,
+        "{verified}"
+    );
+    // `audit report` names a case or a citizen: neither is a usage error before any call.
+    let out = kia_signed(&daemon, &vejle, &["audit", "report"]).await;
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn the_demo_signs_with_the_key_of_the_data_directory_it_is_given_and_sets_the_clock() {
+    // No development identities: the demo must sign with the key this daemon trusts.
+    let daemon = Daemon::start_with(Backend::Sqlite, &["--settable-clock"]).await;
+    let server = format!("http://{}", daemon.grpc_addr);
+    let now = ago(100);
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kia"))
+        .args(["demo", "--server", &server, "--cases", "20", "--now", &now])
+        .args(["--output", "json", "--data-dir"])
+        .arg(daemon.dir.path())
+        .env_remove("KIA_DEV_IDENTITY")
+        .env_remove("KIA_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    let summary = ok(&out);
+    assert_eq!(summary["now"], now.as_str());
+    assert!(
+        !summary["open_alerts"].as_object().unwrap().is_empty(),
+        "{summary}"
+    );
+    // The daemon's clock now reads the demo's today.
+    let clock = ok(&kia_signed(&daemon, &Caller::VEJLE, &["clock", "show"]).await);
+    assert!(clock["now"].as_str().unwrap().starts_with(&now), "{clock}");
+    // Every alert was raised on that day by the daemon's clock, not today's.
+    let alerts = ok(&kia_signed(
+        &daemon,
+        &Caller::VEJLE,
+        &["alerts", "list", "--limit", "1000"],
+    )
+    .await);
+    for alert in alerts["alerts"].as_array().unwrap() {
+        let raised = alert["raised_at"].as_str().unwrap();
+        assert!(raised.starts_with(&now), "{alert}");
+    }
 }
 
 #[tokio::test]

@@ -67,6 +67,18 @@ enum Command {
     ///
     /// Example: `kia referral list --contract CONTRACT`
     Referral(client::contracting::ReferralArgs),
+    /// Alerts kia raised: list, acknowledge, follow as they change.
+    ///
+    /// Example: `kia alerts list --state open`, `kia alerts watch`
+    Alerts(client::alerts::AlertsArgs),
+    /// The audit trail: who accessed a case, the access report, the chain check.
+    ///
+    /// Example: `kia audit case CASE`, `kia audit verify`
+    Audit(client::audit::AuditArgs),
+    /// The daemon's clock (settable with `kia serve --settable-clock`).
+    ///
+    /// Example: `kia clock show`
+    Clock(client::clock::ClockArgs),
     /// Import cases, plans or providers from a CSV file (safe to re-run).
     ///
     /// Example: `kia import cases.csv`, `kia import --kind providers providers.csv`
@@ -107,6 +119,11 @@ fn main() -> std::process::ExitCode {
         Command::Referral(a) => {
             return client::run(&a.connect, |s| client::contracting::referral(s, a.command));
         }
+        Command::Alerts(a) => {
+            return client::run(&a.connect, |s| client::alerts::run(s, a.command));
+        }
+        Command::Audit(a) => return client::run(&a.connect, |s| client::audit::run(s, a.command)),
+        Command::Clock(a) => return client::run(&a.connect, |s| client::clock::run(s, a.command)),
         Command::Import(a) => return import::main(a),
         Command::Demo(a) => return demo::main(a),
         Command::Completions(a) => completions::run::<Cli>(a),

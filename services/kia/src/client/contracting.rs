@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use kia_proto::v1 as pb;
 
-use super::output::{Table, or_dash};
+use super::output::{Output, Table, or_dash};
 use super::proto::{EnumArg, label, parse_enum};
 use super::{ConnectArgs, Connection, Failure, all_pages, date_or_today};
 
@@ -260,7 +260,7 @@ pub async fn provider(s: Connection, command: ProviderCommand) -> Result<(), Fai
                 .await?
                 .into_inner();
             s.out.message(&r, "kia.v1.GetScorecardResponse", || {
-                print_scorecard(&s, &r)
+                print_scorecard(&s.out, &r)
             });
         }
     }
@@ -281,9 +281,10 @@ fn print_providers(s: &Connection, providers: &[pb::Provider]) {
     s.out.table(&table);
 }
 
-fn print_scorecard(s: &Connection, r: &pb::GetScorecardResponse) {
+/// A scorecard for people: the counts, each metric against what it compares with, the misses.
+pub fn print_scorecard(out: &Output, r: &pb::GetScorecardResponse) {
     let counts = r.counts.unwrap_or_default();
-    s.out.fields(&[
+    out.fields(&[
         ("scope", format!("{} {}", r.scope_kind, r.scope_id)),
         ("period", format!("{} .. {}", r.period_from, r.period_to)),
         ("referrals", counts.referrals_received.to_string()),
@@ -324,11 +325,11 @@ fn print_scorecard(s: &Connection, r: &pb::GetScorecardResponse) {
             or_dash(&bases.join("; ")),
         ]);
     }
-    s.out.table(&table);
+    out.table(&table);
     for miss in &r.target_misses {
         println!(
             "{}",
-            s.out.alarm(&format!(
+            out.alarm(&format!(
                 "target missed: {} {:.2} against {:.2} ({} courses){}",
                 label("kia.v1.ScorecardMetric", miss.metric),
                 miss.actual,

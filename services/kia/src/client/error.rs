@@ -23,6 +23,8 @@ pub mod exit {
     pub const UNAVAILABLE: u8 = 6;
     /// `kia import`: the file was read to the end, but some rows were rejected.
     pub const ROWS_REJECTED: u8 = 7;
+    /// `kia audit verify`: the audit trail's hash chain is broken.
+    pub const CHAIN_BROKEN: u8 = 8;
 }
 
 /// The text of `kia --help` that lists the exit codes.
@@ -35,7 +37,8 @@ Exit codes (client commands):
   4  PERMISSION_DENIED or UNAUTHENTICATED (or no identity configured)
   5  FAILED_PRECONDITION, ABORTED (stale etag) or ALREADY_EXISTS
   6  UNAVAILABLE or DEADLINE_EXCEEDED, or the daemon cannot be reached
-  7  kia import: some rows were rejected (the others were imported)";
+  7  kia import: some rows were rejected (the others were imported)
+  8  kia audit verify: the audit trail's hash chain is broken";
 
 /// One field the daemon found at fault.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -83,6 +86,10 @@ impl Failure {
 
     pub fn no_identity(message: impl Into<String>) -> Self {
         Self::local("UNAUTHENTICATED", exit::DENIED, message)
+    }
+
+    pub fn chain_broken(message: impl Into<String>) -> Self {
+        Self::local("CHAIN_BROKEN", exit::CHAIN_BROKEN, message)
     }
 
     pub fn other(message: impl Into<String>) -> Self {

@@ -1,11 +1,15 @@
 //! The command line for people: client commands that talk gRPC to a kia daemon.
 //!
-//! One module per service (`case`, `screening`, `plan`, `contracting`), each a clap subcommand
+//! One module per service (`case`, `screening`, `plan`, `contracting`, `alerts`, `audit`,
+//! `clock`), each a clap subcommand
 //! tree whose leaves call one RPC and print the answer. Shared here: the connection and the
 //! caller's identity (`identity`), printing (`output`, `proto`) and failures with their exit codes
 //! (`error`).
 
+pub mod alerts;
+pub mod audit;
 pub mod case;
+pub mod clock;
 pub mod contracting;
 pub mod error;
 pub mod identity;
@@ -20,7 +24,10 @@ use std::process::ExitCode;
 
 use chrono::NaiveDate;
 use clap::Args;
+use kia_proto::v1::alert_service_client::AlertServiceClient;
+use kia_proto::v1::audit_service_client::AuditServiceClient;
 use kia_proto::v1::case_service_client::CaseServiceClient;
+use kia_proto::v1::clock_service_client::ClockServiceClient;
 use kia_proto::v1::contracting_service_client::ContractingServiceClient;
 use kia_proto::v1::plan_service_client::PlanServiceClient;
 use kia_proto::v1::screening_service_client::ScreeningServiceClient;
@@ -167,6 +174,18 @@ impl Connection {
 
     pub fn contracting(&self) -> ContractingServiceClient<Authed> {
         ContractingServiceClient::with_interceptor(self.channel.clone(), self.credentials.clone())
+    }
+
+    pub fn alerts(&self) -> AlertServiceClient<Authed> {
+        AlertServiceClient::with_interceptor(self.channel.clone(), self.credentials.clone())
+    }
+
+    pub fn audit(&self) -> AuditServiceClient<Authed> {
+        AuditServiceClient::with_interceptor(self.channel.clone(), self.credentials.clone())
+    }
+
+    pub fn clock(&self) -> ClockServiceClient<Authed> {
+        ClockServiceClient::with_interceptor(self.channel.clone(), self.credentials.clone())
     }
 
     /// The caller's municipality: the one named, else the development identity's.

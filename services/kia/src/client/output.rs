@@ -122,6 +122,23 @@ impl Table {
     }
 }
 
+/// An instant for people: RFC 3339 in UTC to the second; `-` when absent.
+pub fn when(t: Option<&prost_types::Timestamp>) -> String {
+    t.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
+        .map_or_else(
+            || "-".to_owned(),
+            |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        )
+}
+
+/// The protobuf timestamp of an instant (to the second).
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: 0,
+    }
+}
+
 /// A cell for an optional value: `-` when empty.
 pub fn or_dash(value: &str) -> String {
     if value.is_empty() {

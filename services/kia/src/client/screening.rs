@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use kia_proto::v1 as pb;
 
-use super::output::{Table, or_dash};
+use super::output::{Table, or_dash, timestamp};
 use super::proto::{EnumArg, label, parse_enum};
 use super::{ConnectArgs, Connection, Failure, date_or_today};
 
@@ -254,10 +254,6 @@ pub async fn run(s: Connection, command: ScreeningCommand) -> Result<(), Failure
         } => {
             let ended = ended.unwrap_or_else(chrono::Utc::now);
             let started = started.unwrap_or(ended - chrono::Duration::minutes(30));
-            let stamp = |t: chrono::DateTime<chrono::Utc>| prost_types::Timestamp {
-                seconds: t.timestamp(),
-                nanos: 0,
-            };
             let r = client
                 .record_assessment(pb::RecordAssessmentRequest {
                     screening_id,
@@ -272,8 +268,8 @@ pub async fn run(s: Connection, command: ScreeningCommand) -> Result<(), Failure
                         .collect(),
                     work_capacity,
                     domains,
-                    started_at: Some(stamp(started)),
-                    ended_at: Some(stamp(ended)),
+                    started_at: Some(timestamp(started)),
+                    ended_at: Some(timestamp(ended)),
                     etag,
                     ..Default::default()
                 })

@@ -5,34 +5,44 @@
 //! hundred cases drawn from DOMAIN.md's figures (`cohort`), Quick Care courses with outcomes so
 //! the scorecard has numbers, plans with waiting times, and the KIA-LENE (§8.1) and
 //! AABENRAA-SCREENING (§8.4) scenarios. Everything is dated relative to `--now` and drawn from
-//! `--seed`, so the same arguments give the same municipality.
+//! `--seed`, so the same arguments give the same municipality. The daemon's clock is set to
+//! `--now` first, so the alerts it raises while the demo fills it are live; the demo waits for
+//! them and counts the open ones by rule.
 
 mod cohort;
 mod scenarios;
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
 use clap::Args;
 use kia_proto::v1 as pb;
+use kia_runtime::auth::{Claims, DEFAULT_AUDIENCE, DEFAULT_ISSUER, TokenSigner};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::Semaphore;
 
+use crate::client::contracting::print_scorecard;
 use crate::client::identity::{Credentials, DevIdentity};
-use crate::client::output::{Format, Output};
-use crate::client::{self, Connection, Failure};
+use crate::client::output::{Format, Output, timestamp};
+use crate::client::proto::to_json;
+use crate::client::{self, Connection, Failure, all_pages};
 use cohort::{CaseScript, CourseEnd, Employment};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Fill this daemon instead of starting one (it must accept development identities).
+    /// Fill this daemon instead of starting one. The demo acts as several organisations: with
+    /// `--data-dir` it signs their tokens with that directory's key (the daemon's own, or one
+    /// whose JWKS the daemon trusts); without, it sends development identities (the daemon must
+    /// run with `--insecure-dev-identities`).
     #[arg(long, env = "KIA_SERVER")]
     pub server: Option<String>,
-    /// Data directory of the daemon the demo starts.
-    #[arg(long, default_value = "./kia-demo")]
-    pub data_dir: PathBuf,
+    /// Data directory of the daemon the demo starts [default: ./kia-demo]; with `--server`, the
+    /// data directory whose signing key the daemon trusts.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
     /// gRPC address of the daemon the demo starts.
     #[arg(long, default_value = "127.0.0.1:50051")]
     pub listen: String,
@@ -61,16 +71,75 @@ pub struct DemoArgs {
 const VEJLE: &str = "630";
 const AABENRAA: &str = "580";
 
-fn dev(raw: &str) -> Credentials {
-    #[allow(clippy::expect_used)] // constant identities
-    Credentials::Dev(DevIdentity::parse(raw).expect("a demo identity"))
+/// The data directory of the daemon the demo starts when none is named.
+const DEFAULT_DATA_DIR: &str = "./kia-demo";
+
+/// How the demo proves who it acts as: tokens signed with the key the daemon trusts, or
+/// development identities for a daemon that accepts them.
+enum Identities {
+    Signed {
+        signer: TokenSigner,
+        data_dir: PathBuf,
+    },
+    Development,
 }
 
-/// Who acts in the demo.
+impl Identities {
+    /// The credentials of one actor (`organization`, its kind, a jobcentre's municipality, the
+    /// role); a signed token lasts the demo's filling with room to spare.
+    fn of(
+        &self,
+        organization: &str,
+        kind: &str,
+        municipality: &str,
+        role: &str,
+    ) -> Result<Credentials, Failure> {
+        match self {
+            Self::Signed { signer, .. } => {
+                let claims = Claims::new(
+                    DEFAULT_ISSUER,
+                    DEFAULT_AUDIENCE,
+                    organization,
+                    kind,
+                    Some(municipality).filter(|m| !m.is_empty()),
+                    role,
+                    Some("kia-demo"),
+                    std::time::Duration::from_secs(8 * 3600),
+                );
+                Credentials::bearer(&signer.sign(&claims))
+                    .map_err(|e| Failure::other(format!("a demo token: {e:#}")))
+            }
+            Self::Development => Ok(Credentials::Dev(DevIdentity {
+                organization: organization.to_owned(),
+                kind: kind.to_owned(),
+                municipality: municipality.to_owned(),
+                role: role.to_owned(),
+            })),
+        }
+    }
+
+    /// How a person at Vejle's jobcentre calls the daemon after the demo.
+    fn export_line(&self, server: &str) -> String {
+        match self {
+            Self::Signed { data_dir, .. } => format!(
+                "export KIA_SERVER={server} KIA_TOKEN=$(kia token issue --data-dir {} \
+                 --organization jc-630 --kind jobcenter --municipality 630 --role caseworker)",
+                data_dir.display()
+            ),
+            Self::Development => format!(
+                "export KIA_SERVER={server} KIA_DEV_IDENTITY=jc-630:jobcenter:630:caseworker"
+            ),
+        }
+    }
+}
+
+/// Who acts in the demo: the jobcentres, the provider that records its courses (by its
+/// organisation id, `quick-care`) and operations, which sets the clock.
 struct Callers {
     vejle: Connection,
     aabenraa: Connection,
     quick_care: Connection,
+    operations: Connection,
 }
 
 /// What the demo made, for the summary.
@@ -91,6 +160,12 @@ pub struct Summary {
     pub screening_groups: Vec<Named>,
     pub scenarios: Vec<Named>,
     pub scorecard_period: (String, String),
+    /// Quick Care's scorecard over the period (`GetScorecardResponse`, protobuf JSON).
+    #[serde(skip)]
+    pub scorecard: pb::GetScorecardResponse,
+    /// Open alerts of Vejle and Aabenraa by rule (`AL-04` -> 12), once the daemon has
+    /// evaluated what the demo recorded.
+    pub open_alerts: BTreeMap<String, usize>,
     pub try_next: Vec<String>,
 }
 
@@ -118,24 +193,37 @@ pub fn main(args: DemoArgs) -> ExitCode {
 async fn run(args: DemoArgs) -> Result<(), Failure> {
     let now = args.now.unwrap_or_else(client::today);
     let mut daemon = None;
-    let server = match &args.server {
-        Some(server) => server.clone(),
-        None => {
-            let (child, server) = start_daemon(&args).await?;
+    let (server, identities) = match (&args.server, &args.data_dir) {
+        (Some(server), Some(dir)) => (server.clone(), signed_in(dir)?),
+        (Some(server), None) => (server.clone(), Identities::Development),
+        (None, dir) => {
+            let dir = dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+            // The key is made before the daemon starts, which then trusts it.
+            let identities = signed_in(&dir)?;
+            let (child, server) = start_daemon(&args, &dir).await?;
             daemon = Some(child);
-            server
+            (server, identities)
         }
     };
     let out = Output::new(args.output);
-    let vejle = Connection::open(&server, dev("jc-630:jobcenter:630:caseworker"), out).await?;
+    let vejle = Connection::open(
+        &server,
+        identities.of("jc-630", "jobcenter", VEJLE, "caseworker")?,
+        out,
+    )
+    .await?;
     wait_serving(&vejle).await?;
     let callers = Callers {
-        aabenraa: vejle.as_caller(dev("jc-580:jobcenter:580:caseworker")),
-        quick_care: vejle.as_caller(dev("quick-care:provider::coordinator")),
+        aabenraa: vejle.as_caller(identities.of("jc-580", "jobcenter", AABENRAA, "caseworker")?),
+        quick_care: vejle.as_caller(identities.of("quick-care", "provider", "", "coordinator")?),
+        operations: vejle.as_caller(identities.of("kia-ops", "operations", "", "operator")?),
         vejle,
     };
-    set_clock(now)?;
-    let summary = fill(&callers, &args, now).await?;
+    set_clock(&callers.operations, now).await?;
+    let mut summary = fill(&callers, &args, now, &identities).await?;
+    summary.open_alerts = open_alerts(&callers).await?;
     print_summary(&out, &summary);
 
     if let Some(mut child) = daemon {
@@ -150,22 +238,42 @@ async fn run(args: DemoArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Starts `kia serve` on the data directory, with development identities and a settable clock,
-/// and returns it with its address.
-async fn start_daemon(args: &DemoArgs) -> Result<(tokio::process::Child, String), Failure> {
-    std::fs::create_dir_all(&args.data_dir)
-        .map_err(|e| Failure::other(format!("creating {}: {e}", args.data_dir.display())))?;
+/// Signed identities from a data directory's key (created when absent).
+fn signed_in(data_dir: &Path) -> Result<Identities, Failure> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| Failure::other(format!("creating {}: {e}", data_dir.display())))?;
+    let signer = TokenSigner::ensure_in(data_dir)
+        .map_err(|e| Failure::other(format!("the signing key in {}: {e:#}", data_dir.display())))?;
+    Ok(Identities::Signed {
+        signer,
+        data_dir: data_dir.to_owned(),
+    })
+}
+
+/// Starts `kia serve` on the data directory, trusting only the directory's key (whatever the
+/// environment says) and with a settable clock, and returns it with its address.
+async fn start_daemon(
+    args: &DemoArgs,
+    data_dir: &Path,
+) -> Result<(tokio::process::Child, String), Failure> {
     let exe = std::env::current_exe().map_err(|e| Failure::other(format!("finding kia: {e}")))?;
-    let log = std::fs::File::create(args.data_dir.join("demo-daemon.log"))
+    let log = std::fs::File::create(data_dir.join("demo-daemon.log"))
         .map_err(|e| Failure::other(format!("creating the daemon log: {e}")))?;
     let mut child = tokio::process::Command::new(exe)
-        .args(["serve", "--listen", &args.listen, "--data-dir"])
-        .arg(&args.data_dir)
+        .args([
+            "serve",
+            "--settable-clock",
+            "--listen",
+            &args.listen,
+            "--data-dir",
+        ])
+        .arg(data_dir)
         .env_remove("KIA_DATABASE_URL")
-        // The demo acts as several organisations through development identities; the alert
-        // rules need the daemon's clock set to the demo's "now".
-        .env("KIA_INSECURE_DEV_IDENTITIES", "true")
-        .env("KIA_SETTABLE_CLOCK", "true")
+        .env_remove("KIA_SERVICES")
+        .env_remove("KIA_JWKS")
+        .env_remove("KIA_TOKEN_ISSUER")
+        .env_remove("KIA_TOKEN_AUDIENCE")
+        .env_remove("KIA_INSECURE_DEV_IDENTITIES")
         .stdout(Stdio::piped())
         .stderr(log)
         .kill_on_drop(true)
@@ -183,7 +291,7 @@ async fn start_daemon(args: &DemoArgs) -> Result<(tokio::process::Child, String)
         .ok_or_else(|| {
             Failure::other(format!(
                 "kia serve stopped before listening; see {}",
-                args.data_dir.join("demo-daemon.log").display()
+                data_dir.join("demo-daemon.log").display()
             ))
         })?;
     let grpc = line
@@ -221,19 +329,110 @@ async fn wait_serving(s: &Connection) -> Result<(), Failure> {
     Err(Failure::unreachable("the daemon stopped before it served"))
 }
 
-/// The one place the demo aligns the daemon's clock with its "now". Every date the demo sends
-/// is on or before "now", and the daemon refuses dates after its own today, so "now" may not
-/// lie ahead of today.
-fn set_clock(now: NaiveDate) -> Result<(), Failure> {
-    if now > client::today() {
-        return Err(Failure::usage(format!(
-            "--now {now} is after today; the daemon refuses dates after its own today"
-        )));
+/// The one place the demo aligns the daemon's clock with its "now", as operations: a daemon with
+/// a settable clock is set to noon (UTC) of "now", so deadlines and alerts are evaluated as of
+/// it. Another daemon keeps its own clock, and as it refuses dates after its own today, "now"
+/// may not lie ahead of that.
+async fn set_clock(operations: &Connection, now: NaiveDate) -> Result<(), Failure> {
+    let mut clock = operations.clock();
+    let current = clock.get_clock(pb::GetClockRequest {}).await?.into_inner();
+    let daemon_today = current
+        .now
+        .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
+        .map_or_else(client::today, kia_runtime::clock::danish_date);
+    if let Some(instant) = clock_setting(now, current.settable, daemon_today)? {
+        clock
+            .set_clock(pb::SetClockRequest {
+                now: Some(timestamp(instant)),
+            })
+            .await?;
     }
     Ok(())
 }
 
-async fn fill(c: &Callers, args: &DemoArgs, now: NaiveDate) -> Result<Summary, Failure> {
+/// What to set the daemon's clock to, if anything (see [`set_clock`]).
+fn clock_setting(
+    now: NaiveDate,
+    settable: bool,
+    daemon_today: NaiveDate,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, Failure> {
+    if settable {
+        return Ok(now.and_hms_opt(12, 0, 0).map(|t| t.and_utc()));
+    }
+    if now > daemon_today {
+        return Err(Failure::usage(format!(
+            "--now {now} is after the daemon's today ({daemon_today}) and its clock is not \
+             settable (kia serve --settable-clock)"
+        )));
+    }
+    Ok(None)
+}
+
+/// How long the daemon may stay silent before the alerts of what the demo recorded count as
+/// evaluated (each change is evaluated within about a second of its write).
+const ALERTS_SETTLED: std::time::Duration = std::time::Duration::from_secs(3);
+/// How long the demo waits at most for the first alert.
+const ALERTS_AT_MOST: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Follows Vejle's alert changes until some were raised and the stream has been quiet for
+/// [`ALERTS_SETTLED`] (or [`ALERTS_AT_MOST`] passed), then counts the open alerts of both
+/// municipalities by rule.
+async fn open_alerts(c: &Callers) -> Result<BTreeMap<String, usize>, Failure> {
+    let mut stream = c
+        .vejle
+        .alerts()
+        .watch_alerts(pb::WatchAlertsRequest { after_position: 0 })
+        .await?
+        .into_inner();
+    let deadline = tokio::time::Instant::now() + ALERTS_AT_MOST;
+    let mut raised = 0_usize;
+    loop {
+        let wait = if raised == 0 {
+            deadline.saturating_duration_since(tokio::time::Instant::now())
+        } else {
+            ALERTS_SETTLED
+        };
+        match tokio::time::timeout(wait, stream.message()).await {
+            Ok(Ok(Some(change))) => {
+                if change.change == pb::AlertChange::Raised as i32 {
+                    raised += 1;
+                }
+            }
+            Ok(Ok(None)) | Err(_) => break,
+            Ok(Err(status)) => return Err(status.into()),
+        }
+    }
+    let mut by_rule = BTreeMap::new();
+    for caller in [&c.vejle, &c.aabenraa] {
+        let (alerts, _) = all_pages(usize::MAX, |page_token| {
+            let mut client = caller.alerts();
+            async move {
+                let r = client
+                    .list_alerts(pb::ListAlertsRequest {
+                        state: pb::AlertState::Open as i32,
+                        page_size: 500,
+                        page_token,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                Ok((r.alerts, r.next_page_token))
+            }
+        })
+        .await?;
+        for alert in alerts {
+            *by_rule.entry(alert.rule).or_insert(0) += 1;
+        }
+    }
+    Ok(by_rule)
+}
+
+async fn fill(
+    c: &Callers,
+    args: &DemoArgs,
+    now: NaiveDate,
+    identities: &Identities,
+) -> Result<Summary, Failure> {
     let existing = c
         .vejle
         .cases()
@@ -309,6 +508,18 @@ async fn fill(c: &Callers, args: &DemoArgs, now: NaiveDate) -> Result<Summary, F
     let (from, to) = (now - Duration::days(2 * 365), now);
     summary.scorecard_period = (from.to_string(), to.to_string());
     let quick_care = &setup.quick_care_provider;
+    summary.scorecard = c
+        .vejle
+        .contracting()
+        .get_scorecard(pb::GetScorecardRequest {
+            scope: Some(pb::get_scorecard_request::Scope::ProviderId(
+                quick_care.clone(),
+            )),
+            period_from: from.to_string(),
+            period_to: to.to_string(),
+        })
+        .await?
+        .into_inner();
     let lene = summary
         .scenarios
         .iter()
@@ -316,12 +527,11 @@ async fn fill(c: &Callers, args: &DemoArgs, now: NaiveDate) -> Result<Summary, F
         .map(|n| n.id.clone())
         .unwrap_or_default();
     summary.try_next = vec![
-        format!(
-            "export KIA_SERVER={} KIA_DEV_IDENTITY=jc-630:jobcenter:630:caseworker",
-            summary.server
-        ),
-        format!("kia provider scorecard {quick_care} --from {from} --to {to}"),
+        identities.export_line(&summary.server),
+        "kia alerts list --state open".to_owned(),
         format!("kia plan show {lene}"),
+        format!("kia provider scorecard {quick_care} --from {from} --to {to}"),
+        "kia alerts watch".to_owned(),
         "kia case list --state open".to_owned(),
         "kia screening unscreened".to_owned(),
         format!("kia case timeline {lene}"),
@@ -458,7 +668,9 @@ async fn play_case(
 
 fn print_summary(out: &Output, s: &Summary) {
     if out.json() {
-        println!("{}", serde_json::to_value(s).unwrap_or_default());
+        let mut json = serde_json::to_value(s).unwrap_or_default();
+        json["scorecard"] = to_json(&s.scorecard, "kia.v1.GetScorecardResponse");
+        println!("{json}");
         return;
     }
     println!(
@@ -490,6 +702,14 @@ fn print_summary(out: &Output, s: &Summary) {
             ),
         ),
     ]);
+    println!("\n{}", out.bold("Quick Care's scorecard"));
+    print_scorecard(out, &s.scorecard);
+    println!("\n{}", out.bold("Open alerts"));
+    let mut table = crate::client::output::Table::new(&["rule", "open"]);
+    for (rule, open) in &s.open_alerts {
+        table.row(vec![rule.clone(), open.to_string()]);
+    }
+    out.table(&table);
     for (title, list) in [
         ("Providers", &s.providers),
         ("Contracts", &s.contracts),
@@ -515,11 +735,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_demo_may_look_back_but_not_ahead_of_the_daemons_today() {
-        let today = client::today();
-        assert!(set_clock(today).is_ok());
-        assert!(set_clock(today - Duration::days(400)).is_ok());
-        let ahead = set_clock(today + Duration::days(1)).unwrap_err();
-        assert_eq!(ahead.exit, client::error::exit::USAGE);
+    fn a_settable_clock_is_set_to_the_demos_now_another_may_not_lie_behind_it() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let ahead = today + Duration::days(40);
+        assert_eq!(
+            clock_setting(ahead, true, today)
+                .unwrap()
+                .unwrap()
+                .to_rfc3339(),
+            "2027-01-09T12:00:00+00:00"
+        );
+        assert_eq!(clock_setting(today, false, today).unwrap(), None);
+        assert_eq!(
+            clock_setting(today - Duration::days(400), false, today).unwrap(),
+            None
+        );
+        let refused = clock_setting(ahead, false, today).unwrap_err();
+        assert_eq!(refused.exit, client::error::exit::USAGE);
     }
 }
