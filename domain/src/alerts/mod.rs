@@ -289,8 +289,10 @@ pub fn evaluate(input: &AlertInput<'_>, params: &AlertParams, today: NaiveDate) 
     let tl = timeline(facts, input.rule_set, today);
     let on_case = || Subject::Case { case };
 
-    // AL-04 (T-11), AL-05 (T-15), AL-06 (T-13/T-13b), AL-20 (T-18c): deadlines of the timeline.
-    if let Some(d) = tl.find(DeadlineKind::FollowUp { number: 1 })
+    // AL-04 (T-11), AL-05 (T-15), AL-06 (T-13/T-13b), AL-20 (T-18c): deadlines of the timeline,
+    // while the case is open (a closed case's missed talk is history, not something to act on).
+    if !closed
+        && let Some(d) = tl.find(DeadlineKind::FollowUp { number: 1 })
         && let Some(due) = d.due
     {
         b.deadline(
@@ -303,7 +305,8 @@ pub fn evaluate(input: &AlertInput<'_>, params: &AlertParams, today: NaiveDate) 
             json!({ "rule_id": d.rule_id.as_str() }),
         );
     }
-    if let Some(d) = tl.find(DeadlineKind::FollowUpPlan)
+    if !closed
+        && let Some(d) = tl.find(DeadlineKind::FollowUpPlan)
         && let Some(due) = d.due
     {
         b.deadline(
@@ -317,14 +320,16 @@ pub fn evaluate(input: &AlertInput<'_>, params: &AlertParams, today: NaiveDate) 
         );
     }
     // The first later follow-up not yet held: one AL-06 per case, naming the talk.
-    if let Some((n, d)) = tl.deadlines.iter().find_map(|d| match d.kind {
-        DeadlineKind::FollowUp { number }
-            if number >= 2 && matches!(d.status, Status::Due | Status::Overdue) =>
-        {
-            Some((number, d))
-        }
-        _ => None,
-    }) && let Some(due) = d.due
+    if !closed
+        && let Some((n, d)) = tl.deadlines.iter().find_map(|d| match d.kind {
+            DeadlineKind::FollowUp { number }
+                if number >= 2 && matches!(d.status, Status::Due | Status::Overdue) =>
+            {
+                Some((number, d))
+            }
+            _ => None,
+        })
+        && let Some(due) = d.due
     {
         b.deadline(
             AlertRule::Al06,
@@ -341,14 +346,16 @@ pub fn evaluate(input: &AlertInput<'_>, params: &AlertParams, today: NaiveDate) 
         .and_then(|p| p.roles.get(PlanRole::Coordinator))
         .and_then(|p| p.organisation.as_ref())
         .map(|o| o.as_str().to_owned());
-    if let Some((n, d)) = tl.deadlines.iter().find_map(|d| match d.kind {
-        DeadlineKind::WeeklyContact { number }
-            if matches!(d.status, Status::Due | Status::Overdue) =>
-        {
-            Some((number, d))
-        }
-        _ => None,
-    }) && let Some(due) = d.due
+    if !closed
+        && let Some((n, d)) = tl.deadlines.iter().find_map(|d| match d.kind {
+            DeadlineKind::WeeklyContact { number }
+                if matches!(d.status, Status::Due | Status::Overdue) =>
+            {
+                Some((number, d))
+            }
+            _ => None,
+        })
+        && let Some(due) = d.due
     {
         b.deadline(
             AlertRule::Al20,

@@ -131,6 +131,21 @@ fn al04_goes_away_when_the_first_follow_up_is_held() {
 }
 
 #[test]
+fn a_closed_case_raises_no_follow_up_alert_for_a_talk_it_missed() {
+    // Closed at D70 without the first talk (due D55): the missed talk is history, nothing to act on.
+    let mut f = employed();
+    f.closed = Some(crate::facts::Closure {
+        on: on(70),
+        outcome: crate::facts::Outcome::FullReturn,
+    });
+    let e = Eval::new(f);
+    assert_eq!(e.rule(60, AlertRule::Al04).len(), 1, "open at D60: overdue");
+    for rule in [AlertRule::Al04, AlertRule::Al05, AlertRule::Al06] {
+        assert!(e.rule(71, rule).is_empty(), "{rule:?} after the closing");
+    }
+}
+
+#[test]
 fn al05_follow_up_plan_missing_at_the_second_follow_up() {
     // Category 2 under R2009: first talk D50, the second within 4 weeks (D78).
     let mut f = employed();

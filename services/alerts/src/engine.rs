@@ -286,15 +286,23 @@ impl Engine {
             return Ok(false);
         };
         let mut cases = BTreeSet::new();
+        let mut clock_moved = false;
         for event in &batch {
-            if event.event_type == "clock.set" && self.refresh_clock().await? {
-                self.sweep_all_soon();
+            if event.event_type == "clock.set" {
+                self.refresh_clock().await?;
+                clock_moved = true;
             }
             if let Some(case) = self.case_of(event).await? {
                 cases.insert(case);
             }
         }
         let cases: Vec<CaseId> = cases.into_iter().collect();
+        if clock_moved {
+            // Every case evaluated before this event used the old clock, and some of them may
+            // have been scheduled only after a sweep the clock move started had read its pages:
+            // sweep everything again once they are all scheduled (the feed reads in order).
+            self.sweep_all_soon();
+        }
         if !cases.is_empty() {
             self.evaluate(&cases).await?;
             let now = Utc::now();
