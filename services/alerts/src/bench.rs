@@ -15,7 +15,7 @@ use kia_domain::plan::{
 };
 use kia_store::{ALERT_PARTITIONS, Store, StoreOptions};
 
-use crate::engine::{evaluate_inputs, for_each_due_page};
+use crate::engine::{EVERYTHING, evaluate_inputs, for_each_due_page};
 
 /// What one run measured.
 #[derive(Debug, Clone)]
@@ -34,6 +34,11 @@ pub struct SweepReport {
     /// Right after, with nothing due: the sweep reads the schedule index only.
     pub idle_sweep: Duration,
     pub idle_evaluated: usize,
+    /// Every case evaluated again with nothing changed (as after the clock moved).
+    pub unchanged_sweep: Duration,
+    pub unchanged_evaluated: usize,
+    pub unchanged_changes: usize,
+    pub unchanged_steps: Steps,
 }
 
 impl SweepReport {
@@ -67,10 +72,23 @@ impl std::fmt::Display for SweepReport {
             "             load {:.2?}, evaluate {:.2?}, store {:.2?}",
             self.steps.load, self.steps.evaluate, self.steps.store
         )?;
-        write!(
+        writeln!(
             f,
             "idle sweep:  {} cases due, {:.2?} for {} cases",
             self.idle_evaluated, self.idle_sweep, self.cases
+        )?;
+        writeln!(
+            f,
+            "re-sweep:    {} cases evaluated again, {} alert changes in {:.2?} = {:.0} cases/s",
+            self.unchanged_evaluated,
+            self.unchanged_changes,
+            self.unchanged_sweep,
+            rate(self.unchanged_evaluated as u64, self.unchanged_sweep)
+        )?;
+        write!(
+            f,
+            "             load {:.2?}, evaluate {:.2?}, store {:.2?}",
+            self.unchanged_steps.load, self.unchanged_steps.evaluate, self.unchanged_steps.store
         )
     }
 }
@@ -180,13 +198,14 @@ async fn sweep_all(
     store: &dyn Store,
     params: &AlertParams,
     now: DateTime<Utc>,
+    through: NaiveDate,
 ) -> anyhow::Result<(usize, usize, Steps)> {
     let today = kia_runtime::clock::danish_date(now);
     let totals = std::sync::Mutex::new((0usize, Steps::default()));
     let mut evaluated = 0;
     for partition in 0..ALERT_PARTITIONS {
         let totals = &totals;
-        evaluated += for_each_due_page(store, partition, today, |cases| async move {
+        evaluated += for_each_due_page(store, partition, through, |cases| async move {
             let position = store.last_event_position().await?;
             let t = Instant::now();
             let inputs = store.alert_inputs(&cases).await?;
@@ -235,12 +254,19 @@ pub async fn sweep(url: &str, cases: u64) -> anyhow::Result<SweepReport> {
 
     let params = AlertParams::default();
     let started = Instant::now();
-    let (evaluated, alert_changes, steps) = sweep_all(store.as_ref(), &params, now).await?;
+    let today = kia_runtime::clock::danish_date(now);
+    let (evaluated, alert_changes, steps) = sweep_all(store.as_ref(), &params, now, today).await?;
     let full_sweep = started.elapsed();
 
     let started = Instant::now();
-    let (idle_evaluated, _, _) = sweep_all(store.as_ref(), &params, now).await?;
+    let (idle_evaluated, _, _) = sweep_all(store.as_ref(), &params, now, today).await?;
     let idle_sweep = started.elapsed();
+
+    // Every case again, as after the clock moved: nothing changes, everything is read.
+    let started = Instant::now();
+    let (unchanged_evaluated, unchanged_changes, unchanged_steps) =
+        sweep_all(store.as_ref(), &params, now, EVERYTHING).await?;
+    let unchanged_sweep = started.elapsed();
     store.close().await;
     Ok(SweepReport {
         cases,
@@ -254,6 +280,10 @@ pub async fn sweep(url: &str, cases: u64) -> anyhow::Result<SweepReport> {
         steps,
         idle_sweep,
         idle_evaluated,
+        unchanged_sweep,
+        unchanged_evaluated,
+        unchanged_changes,
+        unchanged_steps,
     })
 }
 
@@ -276,6 +306,14 @@ mod tests {
         assert_eq!(
             report.idle_evaluated, 0,
             "nothing is due again the same day"
+        );
+        assert_eq!(
+            report.unchanged_evaluated, 40,
+            "a full sweep reads every case"
+        );
+        assert_eq!(
+            report.unchanged_changes, 0,
+            "evaluating again changes nothing"
         );
     }
 }

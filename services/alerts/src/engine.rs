@@ -29,6 +29,12 @@ use crate::metrics::AlertMetrics;
 
 /// Cases evaluated per store round trip.
 pub const BATCH: u32 = 500;
+/// A next-check bound past every stored date: a sweep through it reads every scheduled case.
+/// (Four-digit year: SQLite compares dates as text, and `NaiveDate::MAX` prints as `+262142-…`.)
+pub const EVERYTHING: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
 /// The lease of the incremental evaluator, and its cursor's name.
 const FEED_LEASE: &str = "alerts.feed";
 const FEED_LEASE_TTL: Duration = Duration::from_secs(10);
@@ -345,7 +351,7 @@ impl Engine {
         // A clock that moved (perhaps backwards) makes every next-check date suspect.
         let everything = self.refresh_clock().await? || everything;
         let today = self.ctx.clock.today();
-        let through = if everything { NaiveDate::MAX } else { today };
+        let through = if everything { EVERYTHING } else { today };
         let mut evaluated = 0;
         // Start at a different partition on each replica so concurrent sweeps rarely collide.
         let first = self.options.holder.bytes().map(u32::from).sum::<u32>() % ALERT_PARTITIONS;

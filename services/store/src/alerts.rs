@@ -602,6 +602,7 @@ mod sqlite_impl {
             .await?;
             let mut open = group_by_case(rows.iter().map(alert_row).collect::<StoreResult<_>>()?);
             let mut changes = Vec::new();
+            let mut schedule = Vec::with_capacity(evaluations.len());
             for eval in evaluations {
                 let key = eval.case.to_string();
                 if positions.get(&key).is_some_and(|p| *p > eval.position) {
@@ -613,19 +614,25 @@ mod sqlite_impl {
                     write_change(&mut tx, change).await?;
                 }
                 changes.extend(case_changes);
-                sqlx::query(
-                    "INSERT INTO alert_schedule (case_id, partition, next_check_on, evaluated_position)
-                     VALUES (?, ?, ?, ?)
-                     ON CONFLICT (case_id) DO UPDATE SET next_check_on = excluded.next_check_on,
-                        evaluated_position = excluded.evaluated_position",
-                )
-                .bind(&key)
-                .bind(alert_partition(eval.case))
-                .bind(eval.next_check)
-                .bind(eval.position)
-                .execute(&mut *tx)
-                .await?;
+                schedule.push(json!({
+                    "c": key,
+                    "p": alert_partition(eval.case),
+                    "n": eval.next_check,
+                    "e": eval.position,
+                }));
             }
+            // One statement for the whole batch's schedule.
+            sqlx::query(
+                "INSERT INTO alert_schedule (case_id, partition, next_check_on, evaluated_position)
+                 SELECT json_extract(value, '$.c'), json_extract(value, '$.p'),
+                    json_extract(value, '$.n'), json_extract(value, '$.e')
+                 FROM json_each(?) WHERE true
+                 ON CONFLICT (case_id) DO UPDATE SET next_check_on = excluded.next_check_on,
+                    evaluated_position = excluded.evaluated_position",
+            )
+            .bind(serde_json::Value::from(schedule).to_string())
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok(changes)
         }
