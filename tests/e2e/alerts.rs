@@ -200,15 +200,24 @@ async fn al04_raised_at_d56_updated_not_duplicated_and_resolved_by_the_follow_up
         1
     );
 
-    let metrics = daemon.scrape().await;
-    for name in [
+    // A sweep's duration is recorded when the sweep ends, which may be after the changes above
+    // were seen: wait (bounded) for every series.
+    let names = [
         "kia_alerts_raised_total{",
         "kia_alerts_resolved_total{",
         "kia_alerts_open{",
         "kia_alerts_oldest_open_age_seconds",
         "kia_alert_evaluation_lag_seconds_bucket",
         "kia_alert_sweep_duration_seconds_bucket",
-    ] {
+    ];
+    let mut metrics = daemon.scrape().await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut tick = tokio::time::interval(StdDuration::from_millis(100));
+    while names.iter().any(|n| !metrics.contains(n)) && tokio::time::Instant::now() < deadline {
+        tick.tick().await;
+        metrics = daemon.scrape().await;
+    }
+    for name in names {
         assert!(metrics.contains(name), "{name} missing from\n{metrics}");
     }
     assert!(
