@@ -55,6 +55,24 @@ async fn visible_case(ctx: &Context, identity: &Identity, raw_id: &str) -> Resul
     }
 }
 
+/// A new case id that sorts after every id this process made before, also within one
+/// millisecond (listings page in id order and promise creation order): a later id in the same
+/// millisecond takes the previous random part plus one (UUIDv7, RFC 9562 method 3). A fresh
+/// millisecond starts at a random value with room to count up.
+fn next_case_id(now_ms: u64) -> CaseId {
+    static LAST: std::sync::Mutex<(u64, u128)> = std::sync::Mutex::new((0, 0));
+    let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (ms, random) = if now_ms <= last.0 {
+        (last.0, last.1 + 1)
+    } else {
+        // rand_b is the low 62 bits: keep its top bit clear so counting up cannot wrap.
+        let fresh = uuid::Uuid::new_v4().as_u128() & !(1u128 << 61);
+        (now_ms, fresh)
+    };
+    *last = (ms, random);
+    CaseId::new(ms, random)
+}
+
 /// How many times a change without an etag is re-applied when another writer got there first.
 const MAX_CHANGE_ATTEMPTS: usize = 3;
 
@@ -120,10 +138,7 @@ impl CaseApi {
         let key = convert::idempotency_key(&identity, "CreateCase", &request.request_id, &intake)?;
 
         let now = self.ctx.clock.now();
-        let id = CaseId::new(
-            now.timestamp_millis().max(0) as u64,
-            uuid::Uuid::new_v4().as_u128(),
-        );
+        let id = next_case_id(now.timestamp_millis().max(0) as u64);
         let case = Case::open(id, intake, now);
         let case = match self.ctx.store.create_case(&case, key.as_ref()).await? {
             Created::New(case) => {
