@@ -61,7 +61,9 @@ async fn visible_case(ctx: &Context, identity: &Identity, raw_id: &str) -> Resul
 /// millisecond starts at a random value with room to count up.
 fn next_case_id(now_ms: u64) -> CaseId {
     static LAST: std::sync::Mutex<(u64, u128)> = std::sync::Mutex::new((0, 0));
-    let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut last = LAST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (ms, random) = if now_ms <= last.0 {
         (last.0, last.1 + 1)
     } else {
