@@ -136,54 +136,37 @@ impl AlertApi {
         if r.after_position < 0 {
             return Err(ApiError::invalid("after_position", "must not be negative"));
         }
-        let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let (store, mut grown) = (self.ctx.store.clone(), self.ctx.feed.subscribe());
-        tokio::spawn(async move {
-            let mut position = r.after_position;
-            loop {
-                let batch = match store.events_after(position, 200).await {
-                    Ok(batch) => batch,
-                    Err(err) => {
-                        let _ = tx.send(Err(Status::from(ApiError::from(err)))).await;
-                        return;
-                    }
-                };
-                for event in &batch {
-                    position = event.position;
+        let store = self.ctx.store.clone();
+        Ok(kia_runtime::events::watch_log(
+            self.ctx.store.clone(),
+            &self.ctx.feed,
+            r.after_position,
+            move |event| {
+                let (store, scope) = (store.clone(), scope.clone());
+                async move {
                     let change = kia_store::AlertChangeKind::from_event_type(&event.event_type);
                     let (Some(change), true) = (
                         change,
                         event.stream_type == "alert"
                             && scope.sees_event(event.municipality.as_deref(), &event.payload),
                     ) else {
-                        continue;
+                        return Ok(None);
                     };
-                    let alert = match event.stream_id.parse().map(|id| store.get_alert(id)) {
-                        Ok(get) => match get.await {
-                            Ok(Some(a)) => a,
-                            Ok(None) => continue,
-                            Err(err) => {
-                                let _ = tx.send(Err(Status::from(ApiError::from(err)))).await;
-                                return;
-                            }
-                        },
-                        Err(_) => continue,
+                    let Ok(id) = event.stream_id.parse() else {
+                        return Ok(None);
                     };
-                    let message = pb::WatchAlertsResponse {
-                        position: event.position,
-                        change: convert::change_to_pb(change) as i32,
-                        alert: Some(convert::alert_to_pb(&alert)),
-                    };
-                    if tx.send(Ok(message)).await.is_err() {
-                        return; // the watcher went away
-                    }
+                    // The alert as it is now.
+                    Ok(store
+                        .get_alert(id)
+                        .await?
+                        .map(|alert| pb::WatchAlertsResponse {
+                            position: event.position,
+                            change: convert::change_to_pb(change) as i32,
+                            alert: Some(convert::alert_to_pb(&alert)),
+                        }))
                 }
-                if batch.is_empty() && grown.changed().await.is_err() {
-                    return;
-                }
-            }
-        });
-        Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
+            },
+        ))
     }
 }
 

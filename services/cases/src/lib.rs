@@ -565,36 +565,19 @@ impl CaseApi {
         if r.after_position < 0 {
             return Err(ApiError::invalid("after_position", "must not be negative"));
         }
-        let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let (store, mut grown) = (self.ctx.store.clone(), self.ctx.feed.subscribe());
-        tokio::spawn(async move {
-            let mut position = r.after_position;
-            loop {
-                let batch = match store.events_after(position, 200).await {
-                    Ok(batch) => batch,
-                    Err(err) => {
-                        let _ = tx.send(Err(Status::from(ApiError::from(err)))).await;
-                        return;
-                    }
-                };
-                for event in &batch {
-                    position = event.position;
-                    if event.stream_type == "case" && event.municipality.as_deref() == Some(&scope)
-                    {
-                        let message = pb::WatchCaseEventsResponse {
-                            event: Some(convert::event_to_pb(event)),
-                        };
-                        if tx.send(Ok(message)).await.is_err() {
-                            return; // the watcher went away
-                        }
-                    }
-                }
-                if batch.is_empty() && grown.changed().await.is_err() {
-                    return;
-                }
-            }
-        });
-        Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
+        Ok(kia_runtime::events::watch_log(
+            self.ctx.store.clone(),
+            &self.ctx.feed,
+            r.after_position,
+            move |event| {
+                let mine =
+                    event.stream_type == "case" && event.municipality.as_deref() == Some(&scope);
+                let message = mine.then(|| pb::WatchCaseEventsResponse {
+                    event: Some(convert::event_to_pb(&event)),
+                });
+                std::future::ready(Ok(message))
+            },
+        ))
     }
 }
 

@@ -3,11 +3,15 @@
 //! primary key's maximum); local writers nudge it at once. Watchers then read the log
 //! themselves from their own position, so a slow watcher never loses events.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kia_store::Store;
+use kia_store::{Store, StoredEvent};
 use tokio::sync::watch;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::error::ApiError;
 
 /// How often the tailer looks for events written by other replicas.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -58,4 +62,53 @@ impl EventFeed {
             }
         }
     }
+}
+
+/// A watch stream over the event log: sends what `to_message` makes of each event after
+/// `after` (`None`: not for this watcher), then waits for the feed to report new events. Each
+/// event is read once, in log order, so a watcher resuming from the last position it saw gets
+/// every later event exactly once. The stream ends when the watcher goes away, or with the error
+/// when the log (or `to_message`) fails.
+pub fn watch_log<M, F, Fut>(
+    store: Arc<dyn Store>,
+    feed: &EventFeed,
+    after: i64,
+    mut to_message: F,
+) -> ReceiverStream<Result<M, tonic::Status>>
+where
+    M: Send + 'static,
+    F: FnMut(StoredEvent) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Option<M>, ApiError>> + Send,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let mut grown = feed.subscribe();
+    tokio::spawn(async move {
+        let mut position = after;
+        loop {
+            let batch = match store.events_after(position, 200).await {
+                Ok(batch) => batch,
+                Err(err) => {
+                    let _ = tx.send(Err(ApiError::from(err).into())).await;
+                    return;
+                }
+            };
+            let caught_up = batch.is_empty();
+            for event in batch {
+                position = event.position;
+                let message = match to_message(event).await {
+                    Ok(Some(message)) => Ok(message),
+                    Ok(None) => continue,
+                    Err(err) => Err(err.into()),
+                };
+                let failed = message.is_err();
+                if tx.send(message).await.is_err() || failed {
+                    return; // the watcher went away, or was told why the stream ends
+                }
+            }
+            if caught_up && grown.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+    ReceiverStream::new(rx)
 }
