@@ -1,5 +1,6 @@
 //! A `kia serve` that the bench starts itself (`--spawn`, `kia bench startup`): this binary, a
-//! fresh data directory, port 0, development identities.
+//! fresh data directory, port 0, and callers with tokens signed by the data directory's key
+//! (so the bench measures the same token checks a deployment runs).
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -18,6 +19,8 @@ pub struct Spawned {
     pub grpc: String,
     /// The temporary data directory, removed when the daemon is dropped.
     _dir: tempfile::TempDir,
+    /// The data directory's token key, which the daemon trusts.
+    signer: kia_runtime::auth::TokenSigner,
     /// From the spawn to the listen line.
     pub to_listening: Duration,
     /// From the spawn to SERVING on the health service (migrations applied).
@@ -28,14 +31,15 @@ impl Spawned {
     /// Starts `kia serve` and waits until it reports SERVING.
     pub async fn start(database_url: Option<&str>, extra: &[String]) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().context("creating a temporary data directory")?;
+        let signer = kia_runtime::auth::TokenSigner::ensure_in(dir.path())?;
         let log = std::fs::File::create(dir.path().join("daemon.log"))?;
         let exe = std::env::current_exe().context("finding the kia binary")?;
         let mut cmd = Command::new(exe);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path())
             .args(extra)
-            // The daemon's own development identities, so the bench can name its caller.
-            .env("KIA_INSECURE_DEV_IDENTITIES", "1")
+            .env_remove("KIA_INSECURE_DEV_IDENTITIES")
+            .env_remove("KIA_JWKS")
             .env_remove("KIA_DATABASE_URL")
             .env_remove("KIA_LISTEN")
             .env_remove("KIA_METRICS_LISTEN")
@@ -68,9 +72,24 @@ impl Spawned {
             child,
             grpc,
             _dir: dir,
+            signer,
             to_listening,
             to_serving,
         })
+    }
+
+    /// A token for `caller`, signed with the key this daemon trusts (valid for a day).
+    pub fn token(&self, caller: &crate::client::DevIdentity) -> String {
+        self.signer.sign(&kia_runtime::auth::Claims::new(
+            kia_runtime::auth::DEFAULT_ISSUER,
+            kia_runtime::auth::DEFAULT_AUDIENCE,
+            &caller.organization,
+            &caller.kind,
+            Some(caller.municipality.as_str()).filter(|m| !m.is_empty()),
+            &caller.role,
+            Some("kia-bench"),
+            Duration::from_secs(24 * 3600),
+        ))
     }
 
     /// Resident memory of the daemon (Linux: VmRSS), in bytes.

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::Context as _;
 use chrono::{Duration, NaiveDate};
 use kia_proto::v1 as pb;
+use kia_proto::v1::alert_service_client::AlertServiceClient;
 use kia_proto::v1::apply_plan_change_request::Change;
 use kia_proto::v1::case_service_client::CaseServiceClient;
 use kia_proto::v1::plan_service_client::PlanServiceClient;
@@ -39,6 +40,12 @@ pub const CALLS: &[CallKind] = &[
         weight: 35,
         durable: false,
         run: get_plan,
+    },
+    CallKind {
+        name: "list_alerts",
+        weight: 10,
+        durable: false,
+        run: list_alerts,
     },
     CallKind {
         name: "create_case",
@@ -259,6 +266,20 @@ fn get_case(f: Arc<Fixture>, n: u64) -> BoxFuture<CallResult> {
     })
 }
 
+fn list_alerts(f: Arc<Fixture>, n: u64) -> BoxFuture<CallResult> {
+    Box::pin(async move {
+        let channel = f.channels[n as usize % f.channels.len()].clone();
+        AlertServiceClient::with_interceptor(channel, f.identity.clone())
+            .list_alerts(pb::ListAlertsRequest {
+                page_size: 20,
+                ..Default::default()
+            })
+            .await
+            .map(drop)
+            .map_err(|s| reason(&s))
+    })
+}
+
 fn get_plan(f: Arc<Fixture>, n: u64) -> BoxFuture<CallResult> {
     Box::pin(async move {
         let case_id = f.some_case(n).to_owned();
@@ -348,7 +369,7 @@ mod tests {
                 .map(|(c, _)| c.name)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(names(false), ["get_case", "get_plan"]);
+        assert_eq!(names(false), ["get_case", "get_plan", "list_alerts"]);
         assert_eq!(names(true), ["create_case", "update_plan_activity"]);
         assert_eq!(default_mix(None).len(), CALLS.len());
     }

@@ -100,7 +100,7 @@ struct RpcArgs {
     #[arg(long)]
     rate: Option<f64>,
 
-    /// The calls and their weights: `get_case=35,get_plan=35,create_case=15,...`.
+    /// The calls and their weights: `get_case=35,get_plan=35,list_alerts=10,...`.
     #[arg(long)]
     mix: Option<String>,
 
@@ -155,7 +155,8 @@ fn say(what: &str) {
     eprintln!("kia bench: {what}");
 }
 
-/// The development identity of a spawned daemon when KIA_DEV_IDENTITY names none.
+/// The caller on a spawned daemon when KIA_DEV_IDENTITY names none (its token is signed with
+/// the spawned daemon's key).
 const SPAWNED_IDENTITY: &str = "jc-630:jobcenter:630:caseworker";
 
 async fn rpc(args: RpcArgs) -> anyhow::Result<()> {
@@ -163,14 +164,6 @@ async fn rpc(args: RpcArgs) -> anyhow::Result<()> {
         Ok(raw) if !raw.is_empty() => Some(DevIdentity::parse(&raw)?),
         _ if args.spawn && args.token.is_none() => Some(DevIdentity::parse(SPAWNED_IDENTITY)?),
         _ => None,
-    };
-    let identity = match (args.token.as_deref(), &dev) {
-        (Some(token), _) => Credentials::bearer(token)?,
-        (None, Some(dev)) => Credentials::Dev(dev.clone()),
-        (None, None) => anyhow::bail!(
-            "no caller identity: pass --token (or set KIA_TOKEN), or set KIA_DEV_IDENTITY for a \
-             development daemon"
-        ),
     };
     let municipality = args
         .municipality
@@ -189,6 +182,15 @@ async fn rpc(args: RpcArgs) -> anyhow::Result<()> {
         Some(daemon::Spawned::start(args.database_url.as_deref(), &[]).await?)
     } else {
         None
+    };
+    let identity = match (args.token.as_deref(), &spawned, &dev) {
+        (Some(token), _, _) => Credentials::bearer(token)?,
+        (None, Some(spawned), Some(dev)) => Credentials::bearer(&spawned.token(dev))?,
+        (None, None, Some(dev)) => Credentials::Dev(dev.clone()),
+        _ => anyhow::bail!(
+            "no caller identity: pass --token (or set KIA_TOKEN), or set KIA_DEV_IDENTITY for a \
+             development daemon"
+        ),
     };
     let target = spawned
         .as_ref()
