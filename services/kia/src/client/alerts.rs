@@ -126,18 +126,21 @@ pub async fn run(s: Connection, command: AlertsCommand) -> Result<(), Failure> {
             Ok(())
         }
         AlertsCommand::Watch { after } => {
+            // Installed before anything is printed: a Ctrl-C right after the first line must
+            // end the watch here, not kill the process (`ctrl_c()` installs on first poll only).
+            let mut interrupt =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                    .map_err(|e| Failure::other(format!("listening for Ctrl-C: {e}")))?;
             let mut stream = alerts
                 .watch_alerts(pb::WatchAlertsRequest {
                     after_position: after,
                 })
                 .await?
                 .into_inner();
-            let ctrl_c = tokio::signal::ctrl_c();
-            tokio::pin!(ctrl_c);
             loop {
                 tokio::select! {
                     // Ctrl-C ends the watch cleanly: every change printed so far is complete.
-                    _ = &mut ctrl_c => return Ok(()),
+                    _ = interrupt.recv() => return Ok(()),
                     next = stream.message() => match next? {
                         // A reader that went away (`| head`) ends the watch as Ctrl-C does.
                         Some(change) => if print_change(&s, &change).is_err() {
