@@ -252,15 +252,11 @@ async fn apply(daemon: &Daemon, plan: &pb::Plan, change: Change) -> pb::Plan {
         .unwrap()
 }
 
-async fn al09_plan_slip_is_raised_by_the_booking_and_resolved_when_rebooked(backend: Backend) {
-    let daemon = settable(backend).await;
-    let d0 = today() - Duration::days(50);
-    let case_id = open_case(&daemon, d0).await;
-    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
-    let mut plan = daemon
+async fn new_plan(daemon: &Daemon, case_id: &str) -> pb::Plan {
+    daemon
         .plans(Caller::VEJLE)
         .create_plan(pb::CreatePlanRequest {
-            case_id: case_id.clone(),
+            case_id: case_id.into(),
             kind: pb::PlanKind::KiaReturnPlan as i32,
             stage: pb::PlanStage::Final as i32,
             author: Some(party("cw-1", "", pb::Capacity::Caseworker)),
@@ -270,21 +266,35 @@ async fn al09_plan_slip_is_raised_by_the_booking_and_resolved_when_rebooked(back
         .unwrap()
         .into_inner()
         .plan
-        .unwrap();
-    let activity =
-        |id: &str, kind: Kind, start: NaiveDate, end: Option<NaiveDate>, after: &[&str]| {
-            Change::AddActivity(pb::AddActivity {
-                activity: Some(pb::PlanActivity {
-                    activity_id: id.into(),
-                    kind: Some(kind),
-                    responsible: "kia-team-vejle".into(),
-                    planned_start: start.to_string(),
-                    planned_end: end.map(|e| e.to_string()).unwrap_or_default(),
-                    depends_on: after.iter().map(|a| (*a).to_owned()).collect(),
-                    ..Default::default()
-                }),
-            })
-        };
+        .unwrap()
+}
+
+fn activity(
+    id: &str,
+    kind: Kind,
+    start: NaiveDate,
+    end: Option<NaiveDate>,
+    after: &[&str],
+) -> Change {
+    Change::AddActivity(pb::AddActivity {
+        activity: Some(pb::PlanActivity {
+            activity_id: id.into(),
+            kind: Some(kind),
+            responsible: "kia-team-vejle".into(),
+            planned_start: start.to_string(),
+            planned_end: end.map(|e| e.to_string()).unwrap_or_default(),
+            depends_on: after.iter().map(|a| (*a).to_owned()).collect(),
+            ..Default::default()
+        }),
+    })
+}
+
+async fn al09_plan_slip_is_raised_by_the_booking_and_resolved_when_rebooked(backend: Backend) {
+    let daemon = settable(backend).await;
+    let d0 = today() - Duration::days(50);
+    let case_id = open_case(&daemon, d0).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    let mut plan = new_plan(&daemon, &case_id).await;
     let specialist = Kind::Health(pb::HealthActivity {
         kind: pb::HealthActivityKind::Specialist as i32,
         ordered_by_gp: false,
@@ -636,4 +646,353 @@ async fn two_replicas_raise_each_alert_once_and_follow_one_clock() {
             assert_eq!(all.len(), 1, "{all:#?}");
         }
     }
+}
+
+/// Waits for `alert` to resolve; then it is the only alert of its rule the case ever had (the
+/// clock moves before did not raise it again).
+async fn resolved_once(
+    daemon: &Daemon,
+    stream: &mut Streaming<pb::WatchAlertsResponse>,
+    alert: &pb::Alert,
+) {
+    let resolved = next_change(
+        stream,
+        &alert.case_id,
+        &alert.rule,
+        pb::AlertChange::Resolved,
+    )
+    .await;
+    assert_eq!(resolved.alert.unwrap().alert_id, alert.alert_id);
+    let all = list(
+        daemon,
+        &alert.case_id,
+        &alert.rule,
+        pb::AlertState::Unspecified,
+    )
+    .await;
+    assert_eq!(all.len(), 1, "raised once, resolved once: {all:#?}");
+}
+
+/// A case registered today, on its D50, that nobody has screened yet, with a watcher that has
+/// seen its AL-07 warning (D50 is within the two weeks of lead before D55).
+async fn unscreened_at_d50() -> (
+    Daemon,
+    NaiveDate,
+    String,
+    Streaming<pb::WatchAlertsResponse>,
+    pb::Alert,
+) {
+    let daemon = settable(Backend::Sqlite).await;
+    let d0 = today() - Duration::days(50);
+    let case_id = open_case(&daemon, d0).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    let warned = next_change(&mut stream, &case_id, "AL-07", pb::AlertChange::Raised).await;
+    let warning = warned.alert.unwrap();
+    (daemon, d0, case_id, stream, warning)
+}
+
+/// The KIA team screens the case on the daemon's date `on` (four talks covering the four
+/// domains) and concludes it (`concluded_on` defaults to the daemon's today).
+async fn screen_and_conclude(daemon: &Daemon, case_id: &str, on: NaiveDate) {
+    use pb::AssessmentDomain as Dom;
+    use pb::Discipline as D;
+    let mut screenings = daemon.screening(Caller::VEJLE);
+    let team = crate::screening::kia_team(&mut screenings).await;
+    let id = crate::screening::open_screening(&mut screenings, case_id, &team.group_id).await;
+    let talks = [
+        (
+            D::OccupationalPhysician,
+            "kia-am",
+            "b28013.2",
+            &[Dom::Physical][..],
+        ),
+        (D::Chiropractor, "kia-kiro", "b710.1", &[Dom::Physical][..]),
+        (
+            D::Physiotherapist,
+            "kia-fys",
+            "d430.2",
+            &[Dom::Physical, Dom::Employment][..],
+        ),
+        (
+            D::Psychologist,
+            "kia-psyk",
+            "b152.1",
+            &[Dom::Psychological, Dom::Social][..],
+        ),
+    ];
+    // Back-to-back 24-minute talks from 08:00 UTC: one session well within the two hours.
+    let start = Utc
+        .from_utc_datetime(&on.and_hms_opt(8, 0, 0).unwrap())
+        .timestamp();
+    for (n, (discipline, assessor, code, domains)) in talks.into_iter().enumerate() {
+        let from = start + 1_500 * i64::try_from(n).unwrap();
+        screenings
+            .record_assessment(pb::RecordAssessmentRequest {
+                screening_id: id.clone(),
+                discipline: discipline as i32,
+                assessor: assessor.into(),
+                started_at: Some(prost_types::Timestamp {
+                    seconds: from,
+                    nanos: 0,
+                }),
+                ended_at: Some(prost_types::Timestamp {
+                    seconds: from + 1_440,
+                    nanos: 0,
+                }),
+                findings: vec![pb::IcfFinding {
+                    icf: code.into(),
+                    ..Default::default()
+                }],
+                work_capacity: "can work a few hours a day".into(),
+                domains: domains.iter().map(|d| *d as i32).collect(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    screenings
+        .conclude_screening(pb::ConcludeScreeningRequest {
+            screening_id: id,
+            recommended_category: pb::Category::Category2 as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn al07_360_degree_assessment_warned_before_d55_overdue_after_and_resolved_by_the_conclusion()
+{
+    let (daemon, d0, case_id, mut stream, alert) = unscreened_at_d50().await;
+    assert_eq!(alert.severity, pb::AlertSeverity::Warning as i32);
+    assert_eq!(alert.due_on, day(d0, 55).to_string(), "D55");
+    assert_eq!(data_number(&alert, "days_left"), 5.0);
+    assert_eq!(alert.recipient_role, "screening_group");
+    assert!(alert.cause.contains("360-degree"), "{}", alert.cause);
+
+    // D56: overdue, the same alert; a second move to the same day changes nothing.
+    set_clock(&daemon, day(d0, 56)).await;
+    let overdue = next_change(&mut stream, &case_id, "AL-07", pb::AlertChange::Updated).await;
+    let overdue = overdue.alert.unwrap();
+    assert_eq!(overdue.alert_id, alert.alert_id);
+    assert_eq!(overdue.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(data_number(&overdue, "days_overdue"), 1.0);
+    assert!(
+        overdue
+            .cause
+            .contains(&format!("was due {} and is 1 days overdue", day(d0, 55))),
+        "{}",
+        overdue.cause
+    );
+    set_clock(&daemon, day(d0, 56)).await;
+
+    // Screened and concluded on D56: late, but concluded.
+    screen_and_conclude(&daemon, &case_id, day(d0, 56)).await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+#[tokio::test]
+async fn al22_a_new_case_unscreened_for_a_week_is_raised_and_resolved_by_the_conclusion() {
+    let (daemon, d0, case_id, mut stream, _) = unscreened_at_d50().await;
+    // Six days after the registration on D50: not yet (this evaluation also updates AL-07).
+    set_clock(&daemon, day(d0, 56)).await;
+    next_change(&mut stream, &case_id, "AL-07", pb::AlertChange::Updated).await;
+    assert!(
+        list(&daemon, &case_id, "AL-22", pb::AlertState::Unspecified)
+            .await
+            .is_empty()
+    );
+    // D57: a week.
+    set_clock(&daemon, day(d0, 57)).await;
+    let raised = next_change(&mut stream, &case_id, "AL-22", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::Warning as i32);
+    assert_eq!(data_number(&alert, "days_waiting"), 7.0);
+    assert_eq!(alert.recipient_role, "screening_group");
+    assert!(
+        alert
+            .cause
+            .contains(&format!("registered {} has waited 7 days", day(d0, 50))),
+        "{}",
+        alert.cause
+    );
+    set_clock(&daemon, day(d0, 57)).await;
+
+    screen_and_conclude(&daemon, &case_id, day(d0, 57)).await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+fn full_return_goal(by: NaiveDate) -> Change {
+    Change::SetGoal(pb::SetGoal {
+        goal: Some(pb::Goal {
+            goal_id: "full-return".into(),
+            kind: pb::GoalKind::FullReturn as i32,
+            hours_per_week: 37.0,
+            by: by.to_string(),
+            depends_on: vec![],
+        }),
+    })
+}
+
+#[tokio::test]
+async fn al18_partial_return_without_a_full_return_goal_is_raised_and_resolved_by_the_goal() {
+    let daemon = settable(Backend::Sqlite).await;
+    let d0 = today() - Duration::days(50);
+    let case_id = open_case(&daemon, d0).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    let plan = new_plan(&daemon, &case_id).await;
+    let partial = Kind::Employment(pb::EmploymentActivity {
+        kind: pb::EmploymentActivityKind::PartialReturn as i32,
+        hours_per_week: 20.0,
+        ..Default::default()
+    });
+    let plan = apply(
+        &daemon,
+        &plan,
+        activity("partial", partial, day(d0, 60), Some(day(d0, 90)), &[]),
+    )
+    .await;
+    let raised = next_change(&mut stream, &case_id, "AL-18", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::Warning as i32);
+    assert_eq!(alert.subject, format!("case/{case_id}/activity/partial"));
+    assert!(
+        alert
+            .cause
+            .contains("partial return `partial` has no planned date for full-time return"),
+        "{}",
+        alert.cause
+    );
+    // The next day, twice: still the one alert.
+    set_clock(&daemon, day(d0, 51)).await;
+    set_clock(&daemon, day(d0, 51)).await;
+
+    apply(&daemon, &plan, full_return_goal(day(d0, 120))).await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+/// A plan with one health activity of `kind`, referred `referred` and booked `booked`.
+async fn plan_with_referral(
+    daemon: &Daemon,
+    case_id: &str,
+    id: &str,
+    kind: pb::HealthActivityKind,
+    referred: NaiveDate,
+    booked: NaiveDate,
+) -> pb::Plan {
+    let plan = new_plan(daemon, case_id).await;
+    apply(
+        daemon,
+        &plan,
+        Change::AddActivity(pb::AddActivity {
+            activity: Some(pb::PlanActivity {
+                activity_id: id.into(),
+                kind: Some(Kind::Health(pb::HealthActivity {
+                    kind: kind as i32,
+                    ordered_by_gp: false,
+                })),
+                responsible: "region-syddanmark".into(),
+                referred_on: referred.to_string(),
+                planned_start: referred.to_string(),
+                booked_start: booked.to_string(),
+                ..Default::default()
+            }),
+        }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn al10_hospital_treatment_beyond_one_month_is_raised_and_resolved_when_rebooked() {
+    let daemon = settable(Backend::Sqlite).await;
+    let d0 = today() - Duration::days(40);
+    let case_id = open_case(&daemon, d0).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    // Referred on D40 (today); the hospital's first date is 37 days later, past the month.
+    let referred = day(d0, 40);
+    let limit = referred.checked_add_months(chrono::Months::new(1)).unwrap();
+    let plan = plan_with_referral(
+        &daemon,
+        &case_id,
+        "hosp",
+        pb::HealthActivityKind::HospitalTreatment,
+        referred,
+        day(d0, 77),
+    )
+    .await;
+    let raised = next_change(&mut stream, &case_id, "AL-10", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(alert.subject, format!("case/{case_id}/activity/hosp"));
+    assert_eq!(
+        alert.due_on,
+        limit.to_string(),
+        "one month after the referral"
+    );
+    assert_eq!(data_number(&alert, "waited_days"), 37.0);
+    assert!(
+        alert.cause.contains("not available within one month")
+            && alert.cause.contains("extended free hospital choice"),
+        "{}",
+        alert.cause
+    );
+    set_clock(&daemon, day(d0, 41)).await;
+    set_clock(&daemon, day(d0, 41)).await;
+
+    // Rebooked within the month (extended free hospital choice): resolved.
+    apply(
+        &daemon,
+        &plan,
+        Change::BookActivity(pb::BookActivity {
+            activity_id: "hosp".into(),
+            booked_start: day(d0, 60).to_string(),
+        }),
+    )
+    .await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+#[tokio::test]
+async fn al11_waiting_with_no_activity_is_raised_and_resolved_when_the_activity_starts() {
+    let daemon = settable(Backend::Sqlite).await;
+    let d0 = today() - Duration::days(50);
+    let case_id = open_case(&daemon, d0).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    // Nothing in progress; physiotherapy referred D50 is booked four weeks later (D78).
+    let plan = plan_with_referral(
+        &daemon,
+        &case_id,
+        "physio",
+        pb::HealthActivityKind::Physiotherapy,
+        day(d0, 50),
+        day(d0, 78),
+    )
+    .await;
+    let raised = next_change(&mut stream, &case_id, "AL-11", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::Warning as i32);
+    assert_eq!(data_number(&alert, "idle_days"), 28.0);
+    assert!(
+        alert.cause.contains(&format!(
+            "no activity from {} until {} (28 days)",
+            day(d0, 50),
+            day(d0, 78)
+        )),
+        "{}",
+        alert.cause
+    );
+    set_clock(&daemon, day(d0, 51)).await;
+    set_clock(&daemon, day(d0, 51)).await;
+
+    // A cancellation gives a slot now: the physiotherapy starts and the wait is over.
+    apply(
+        &daemon,
+        &plan,
+        Change::StartActivity(pb::StartActivity {
+            activity_id: "physio".into(),
+            started_on: day(d0, 51).to_string(),
+        }),
+    )
+    .await;
+    resolved_once(&daemon, &mut stream, &alert).await;
 }
