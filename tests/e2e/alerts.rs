@@ -421,17 +421,7 @@ async fn a_watcher_gets_each_change_once_across_a_reconnect(backend: Backend) {
     drop(first);
 
     // While nobody watches, the follow-up resolves AL-04.
-    daemon
-        .cases(Caller::VEJLE)
-        .record_follow_up(pb::RecordFollowUpRequest {
-            case_id: case_id.clone(),
-            held_on: day(d0, 56).to_string(),
-            contact_mode: pb::ContactMode::InPerson as i32,
-            outcome: "held".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    hold_follow_up(&daemon, &case_id, day(d0, 56)).await;
     // Resuming after the last position seen: the resolution once, the raise not again.
     let mut second = watch(&daemon, Caller::VEJLE, raised.position).await;
     let resolved = next_change(&mut second, &case_id, "AL-04", pb::AlertChange::Resolved).await;
@@ -994,5 +984,186 @@ async fn al11_waiting_with_no_activity_is_raised_and_resolved_when_the_activity_
         }),
     )
     .await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+async fn hold_follow_up(daemon: &Daemon, case_id: &str, held_on: NaiveDate) {
+    daemon
+        .cases(Caller::VEJLE)
+        .record_follow_up(pb::RecordFollowUpRequest {
+            case_id: case_id.into(),
+            held_on: held_on.to_string(),
+            contact_mode: pb::ContactMode::InPerson as i32,
+            outcome: "held".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+/// DOMAIN.md's example case under the 2009 rules (the last with a follow-up plan, T-15): first
+/// sick day 2009-02-02, visitated to category 2 on D45 (a talk at least every 4 weeks), the
+/// first talk held on D50. The clock stands at D50.
+async fn category_2_case_of_2009(daemon: &Daemon) -> (NaiveDate, String) {
+    let d0 = NaiveDate::from_ymd_opt(2009, 2, 2).unwrap();
+    set_clock(daemon, day(d0, 45)).await;
+    let case_id = open_case(daemon, d0).await;
+    daemon
+        .cases(Caller::VEJLE)
+        .visitate(pb::VisitateRequest {
+            case_id: case_id.clone(),
+            category: pb::Category::Category2 as i32,
+            reason: "not expected back within 8 weeks".into(),
+            visited_on: day(d0, 45).to_string(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    set_clock(daemon, day(d0, 50)).await;
+    hold_follow_up(daemon, &case_id, day(d0, 50)).await;
+    (d0, case_id)
+}
+
+#[tokio::test]
+async fn al05_follow_up_plan_missing_at_the_second_follow_up_is_raised_and_resolved_by_the_plan() {
+    let daemon = settable(Backend::Sqlite).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    let (d0, case_id) = category_2_case_of_2009(&daemon).await;
+    // The second talk on D70, without a follow-up plan: the plan was due with it.
+    set_clock(&daemon, day(d0, 70)).await;
+    hold_follow_up(&daemon, &case_id, day(d0, 70)).await;
+    let raised = next_change(&mut stream, &case_id, "AL-05", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.due_on, day(d0, 70).to_string());
+    assert_eq!(alert.recipient_role, "caseworker");
+
+    set_clock(&daemon, day(d0, 71)).await;
+    let overdue = next_change(&mut stream, &case_id, "AL-05", pb::AlertChange::Updated).await;
+    let overdue = overdue.alert.unwrap();
+    assert_eq!(overdue.alert_id, alert.alert_id);
+    assert_eq!(overdue.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(data_number(&overdue, "days_overdue"), 1.0);
+    assert!(
+        overdue.cause.contains(&format!(
+            "the follow-up plan (at the latest at the 2nd follow-up) was due {} and is 1 days \
+             overdue",
+            day(d0, 70)
+        )),
+        "{}",
+        overdue.cause
+    );
+    set_clock(&daemon, day(d0, 71)).await;
+
+    daemon
+        .cases(Caller::VEJLE)
+        .record_case_step(pb::RecordCaseStepRequest {
+            case_id: case_id.clone(),
+            step: pb::CaseStep::FollowUpPlanMade as i32,
+            on: day(d0, 71).to_string(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+#[tokio::test]
+async fn al06_next_follow_up_overdue_by_the_category_2_cadence_is_raised_and_resolved_by_the_talk()
+{
+    let daemon = settable(Backend::Sqlite).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    let (d0, case_id) = category_2_case_of_2009(&daemon).await;
+    // Talk no. 2 was due 4 weeks after D50, on D78; D79 passes without it.
+    set_clock(&daemon, day(d0, 79)).await;
+    let raised = next_change(&mut stream, &case_id, "AL-06", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(alert.due_on, day(d0, 78).to_string(), "4 weeks after D50");
+    assert_eq!(data_number(&alert, "follow_up"), 2.0);
+    assert_eq!(data_number(&alert, "days_overdue"), 1.0);
+    assert!(
+        alert.cause.contains(&format!(
+            "follow-up no. 2 (category cadence) was due {} and is 1 days overdue",
+            day(d0, 78)
+        )),
+        "{}",
+        alert.cause
+    );
+    set_clock(&daemon, day(d0, 79)).await;
+
+    // Held on D79: talk no. 3 is due 4 weeks later, outside the week of lead.
+    hold_follow_up(&daemon, &case_id, day(d0, 79)).await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+#[tokio::test]
+async fn al21_referral_to_start_over_the_contract_target_is_raised_updated_by_the_late_start() {
+    use crate::contracting::{contract, create_contract, event, provider, refer};
+    let daemon = settable(Backend::Sqlite).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    // Vejle's 2011 contract with Quick Care: referral to start within 4.9 days [004 §7].
+    let referred = NaiveDate::from_ymd_opt(2011, 3, 1).unwrap();
+    set_clock(&daemon, referred).await;
+    let case_id = open_case(&daemon, day(referred, -50)).await;
+    let mut c = daemon.contracting(Caller::VEJLE);
+    let qc = provider(&mut c, "Quick Care", "quick-care").await;
+    let target = [(pb::ScorecardMetric::ReferralToStartDays, 4.9)];
+    let contract_id = create_contract(&mut c, contract(&qc, None, &target)).await;
+    let referral = refer(&mut c, &contract_id, &case_id, referred)
+        .await
+        .unwrap();
+
+    // Five days later the course has not started: over the 4.9 days.
+    set_clock(&daemon, day(referred, 5)).await;
+    let raised = next_change(&mut stream, &case_id, "AL-21", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(alert.subject, format!("referral/{referral}"));
+    assert_eq!(alert.recipient_role, "contract_manager");
+    assert_eq!(data_number(&alert, "days"), 5.0);
+    assert_eq!(data_number(&alert, "target_days"), 4.9);
+    assert!(
+        alert.cause.contains(&format!(
+            "referral {referral} has waited 5 days (referral_to_start_days), over the \
+             contract's target of 4.9 days"
+        )),
+        "{}",
+        alert.cause
+    );
+    set_clock(&daemon, day(referred, 5)).await;
+
+    // It starts that day: a late start stays a breach of the target, now in the past tense.
+    event(
+        &mut c,
+        &referral,
+        pb::ReferralEventKind::Started,
+        day(referred, 5),
+        pb::ReferralOutcome::Unspecified,
+    )
+    .await
+    .unwrap();
+    let updated = next_change(&mut stream, &case_id, "AL-21", pb::AlertChange::Updated).await;
+    let updated = updated.alert.unwrap();
+    assert_eq!(updated.alert_id, alert.alert_id);
+    assert_eq!(updated.state, pb::AlertState::Open as i32);
+    assert!(
+        updated
+            .cause
+            .contains(&format!("referral {referral} took 5 days")),
+        "{}",
+        updated.cause
+    );
+
+    // The case closes: nothing left to act on.
+    daemon
+        .cases(Caller::VEJLE)
+        .close_case(pb::CloseCaseRequest {
+            case_id: case_id.clone(),
+            closed_on: day(referred, 5).to_string(),
+            outcome: pb::CaseOutcome::FullReturn as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     resolved_once(&daemon, &mut stream, &alert).await;
 }
