@@ -1167,3 +1167,137 @@ async fn al21_referral_to_start_over_the_contract_target_is_raised_updated_by_th
         .unwrap();
     resolved_once(&daemon, &mut stream, &alert).await;
 }
+
+/// A case under the 2010 agreement's offer rules [001] (first sick day 2011-01-10): at the talk
+/// on D45 gradual return is assessed as not possible, so the plan may take a work placement of
+/// 15 hours a week from D70 to D98; the talk on D50 (the clock's day, in `mode`) brings `prognosis`.
+/// Returns D0, the case and the plan.
+async fn offer_planned_then_prognosis(
+    daemon: &Daemon,
+    mode: pb::ContactMode,
+    prognosis: pb::Prognosis,
+) -> (NaiveDate, String, pb::Plan) {
+    use pb::ContactMode::InPerson;
+    let d0 = NaiveDate::from_ymd_opt(2011, 1, 10).unwrap();
+    set_clock(daemon, day(d0, 45)).await;
+    let case_id = open_case(daemon, d0).await;
+    let not_yet = pb::Prognosis {
+        partial_return_possible: Some(false),
+        ..Default::default()
+    };
+    talk_with_prognosis(daemon, &case_id, day(d0, 45), InPerson, not_yet).await;
+    let plan = new_plan(daemon, &case_id).await;
+    let placement = Kind::Employment(pb::EmploymentActivity {
+        kind: pb::EmploymentActivityKind::WorkPlacement as i32,
+        hours_per_week: 15.0,
+        ..Default::default()
+    });
+    let plan = apply(
+        daemon,
+        &plan,
+        activity("placement", placement, day(d0, 70), Some(day(d0, 98)), &[]),
+    )
+    .await;
+    set_clock(daemon, day(d0, 50)).await;
+    talk_with_prognosis(daemon, &case_id, day(d0, 50), mode, prognosis).await;
+    (d0, case_id, plan)
+}
+
+/// A talk that records `prognosis`, in the contact form the rules require (the least sick are
+/// not called in, [001 I4]).
+async fn talk_with_prognosis(
+    daemon: &Daemon,
+    case_id: &str,
+    held_on: NaiveDate,
+    contact_mode: pb::ContactMode,
+    prognosis: pb::Prognosis,
+) {
+    daemon
+        .cases(Caller::VEJLE)
+        .record_follow_up(pb::RecordFollowUpRequest {
+            case_id: case_id.into(),
+            held_on: held_on.to_string(),
+            contact_mode: contact_mode as i32,
+            outcome: "prognosis from the doctor".into(),
+            prognosis: Some(prognosis),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+async fn cancel(daemon: &Daemon, plan: &pb::Plan, activity_id: &str) {
+    apply(
+        daemon,
+        plan,
+        Change::CancelActivity(pb::CancelActivity {
+            activity_id: activity_id.into(),
+        }),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn al13_an_offer_for_the_least_sick_is_raised_and_resolved_when_cancelled() {
+    let daemon = settable(Backend::Sqlite).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    // A clear diagnosis and full return expected on D90, within 8 weeks of the D50 talk.
+    let d0 = NaiveDate::from_ymd_opt(2011, 1, 10).unwrap();
+    let prognosis = pb::Prognosis {
+        clear_diagnosis: true,
+        expected_full_return_on: day(d0, 90).to_string(),
+        partial_return_possible: Some(false),
+        ..Default::default()
+    };
+    let (d0, case_id, plan) =
+        offer_planned_then_prognosis(&daemon, pb::ContactMode::Phone, prognosis).await;
+    let raised = next_change(&mut stream, &case_id, "AL-13", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(alert.subject, format!("case/{case_id}/activity/placement"));
+    assert_eq!(alert.due_on, day(d0, 70).to_string(), "the offer's start");
+    assert!(
+        alert.cause.contains(&format!(
+            "full return expected {}, within 8 weeks of the follow-up on {} (limit {})",
+            day(d0, 90),
+            day(d0, 50),
+            day(d0, 106)
+        )),
+        "{}",
+        alert.cause
+    );
+    set_clock(&daemon, day(d0, 51)).await;
+    set_clock(&daemon, day(d0, 51)).await;
+
+    cancel(&daemon, &plan, "placement").await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+#[tokio::test]
+async fn al14_an_offer_while_gradual_return_is_possible_is_raised_and_resolved_when_cancelled() {
+    let daemon = settable(Backend::Sqlite).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    let prognosis = pb::Prognosis {
+        partial_return_possible: Some(true),
+        ..Default::default()
+    };
+    let (d0, case_id, plan) =
+        offer_planned_then_prognosis(&daemon, pb::ContactMode::InPerson, prognosis).await;
+    let raised = next_change(&mut stream, &case_id, "AL-14", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(alert.subject, format!("case/{case_id}/activity/placement"));
+    assert!(
+        alert.cause.contains(&format!(
+            "`placement` from {}: gradual return is possible: start it before any offer",
+            day(d0, 70)
+        )),
+        "{}",
+        alert.cause
+    );
+    set_clock(&daemon, day(d0, 51)).await;
+    set_clock(&daemon, day(d0, 51)).await;
+
+    cancel(&daemon, &plan, "placement").await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
