@@ -127,8 +127,18 @@ fn data_number(alert: &pb::Alert, key: &str) -> f64 {
 
 on_both_backends!(
     al04_raised_at_d56_updated_not_duplicated_and_resolved_by_the_follow_up,
+    al05_follow_up_plan_missing_at_the_second_follow_up_is_raised_and_resolved_by_the_plan,
+    al06_next_follow_up_overdue_by_the_category_2_cadence_is_raised_and_resolved_by_the_talk,
+    al07_360_degree_assessment_warned_before_d55_overdue_after_and_resolved_by_the_conclusion,
     al09_plan_slip_is_raised_by_the_booking_and_resolved_when_rebooked,
+    al10_hospital_treatment_beyond_one_month_is_raised_and_resolved_when_rebooked,
+    al11_waiting_with_no_activity_is_raised_and_resolved_when_the_activity_starts,
+    al13_an_offer_for_the_least_sick_is_raised_and_resolved_when_cancelled,
+    al14_an_offer_while_gradual_return_is_possible_is_raised_and_resolved_when_cancelled,
+    al18_partial_return_without_a_full_return_goal_is_raised_and_resolved_by_the_goal,
     al19_week_13_escalates_on_the_exclusion_curve,
+    al21_referral_to_start_over_the_contract_target_is_raised_updated_by_the_late_start,
+    al22_a_new_case_unscreened_for_a_week_is_raised_and_resolved_by_the_conclusion,
     a_watcher_gets_each_change_once_across_a_reconnect,
     who_sees_and_who_may_act,
 );
@@ -665,14 +675,16 @@ async fn resolved_once(
 
 /// A case registered today, on its D50, that nobody has screened yet, with a watcher that has
 /// seen its AL-07 warning (D50 is within the two weeks of lead before D55).
-async fn unscreened_at_d50() -> (
+async fn unscreened_at_d50(
+    backend: Backend,
+) -> (
     Daemon,
     NaiveDate,
     String,
     Streaming<pb::WatchAlertsResponse>,
     pb::Alert,
 ) {
-    let daemon = settable(Backend::Sqlite).await;
+    let daemon = settable(backend).await;
     let d0 = today() - Duration::days(50);
     let case_id = open_case(&daemon, d0).await;
     let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
@@ -750,10 +762,10 @@ async fn screen_and_conclude(daemon: &Daemon, case_id: &str, on: NaiveDate) {
         .unwrap();
 }
 
-#[tokio::test]
-async fn al07_360_degree_assessment_warned_before_d55_overdue_after_and_resolved_by_the_conclusion()
-{
-    let (daemon, d0, case_id, mut stream, alert) = unscreened_at_d50().await;
+async fn al07_360_degree_assessment_warned_before_d55_overdue_after_and_resolved_by_the_conclusion(
+    backend: Backend,
+) {
+    let (daemon, d0, case_id, mut stream, alert) = unscreened_at_d50(backend).await;
     assert_eq!(alert.severity, pb::AlertSeverity::Warning as i32);
     assert_eq!(alert.due_on, day(d0, 55).to_string(), "D55");
     assert_eq!(data_number(&alert, "days_left"), 5.0);
@@ -781,9 +793,10 @@ async fn al07_360_degree_assessment_warned_before_d55_overdue_after_and_resolved
     resolved_once(&daemon, &mut stream, &alert).await;
 }
 
-#[tokio::test]
-async fn al22_a_new_case_unscreened_for_a_week_is_raised_and_resolved_by_the_conclusion() {
-    let (daemon, d0, case_id, mut stream, _) = unscreened_at_d50().await;
+async fn al22_a_new_case_unscreened_for_a_week_is_raised_and_resolved_by_the_conclusion(
+    backend: Backend,
+) {
+    let (daemon, d0, case_id, mut stream, _) = unscreened_at_d50(backend).await;
     // Six days after the registration on D50: not yet (this evaluation also updates AL-07).
     set_clock(&daemon, day(d0, 56)).await;
     next_change(&mut stream, &case_id, "AL-07", pb::AlertChange::Updated).await;
@@ -824,9 +837,10 @@ fn full_return_goal(by: NaiveDate) -> Change {
     })
 }
 
-#[tokio::test]
-async fn al18_partial_return_without_a_full_return_goal_is_raised_and_resolved_by_the_goal() {
-    let daemon = settable(Backend::Sqlite).await;
+async fn al18_partial_return_without_a_full_return_goal_is_raised_and_resolved_by_the_goal(
+    backend: Backend,
+) {
+    let daemon = settable(backend).await;
     let d0 = today() - Duration::days(50);
     let case_id = open_case(&daemon, d0).await;
     let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
@@ -892,9 +906,10 @@ async fn plan_with_referral(
     .await
 }
 
-#[tokio::test]
-async fn al10_hospital_treatment_beyond_one_month_is_raised_and_resolved_when_rebooked() {
-    let daemon = settable(Backend::Sqlite).await;
+async fn al10_hospital_treatment_beyond_one_month_is_raised_and_resolved_when_rebooked(
+    backend: Backend,
+) {
+    let daemon = settable(backend).await;
     let d0 = today() - Duration::days(40);
     let case_id = open_case(&daemon, d0).await;
     let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
@@ -942,9 +957,10 @@ async fn al10_hospital_treatment_beyond_one_month_is_raised_and_resolved_when_re
     resolved_once(&daemon, &mut stream, &alert).await;
 }
 
-#[tokio::test]
-async fn al11_waiting_with_no_activity_is_raised_and_resolved_when_the_activity_starts() {
-    let daemon = settable(Backend::Sqlite).await;
+async fn al11_waiting_with_no_activity_is_raised_and_resolved_when_the_activity_starts(
+    backend: Backend,
+) {
+    let daemon = settable(backend).await;
     let d0 = today() - Duration::days(50);
     let case_id = open_case(&daemon, d0).await;
     let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
@@ -1024,9 +1040,10 @@ async fn category_2_case_of_2009(daemon: &Daemon) -> (NaiveDate, String) {
     (d0, case_id)
 }
 
-#[tokio::test]
-async fn al05_follow_up_plan_missing_at_the_second_follow_up_is_raised_and_resolved_by_the_plan() {
-    let daemon = settable(Backend::Sqlite).await;
+async fn al05_follow_up_plan_missing_at_the_second_follow_up_is_raised_and_resolved_by_the_plan(
+    backend: Backend,
+) {
+    let daemon = settable(backend).await;
     let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
     let (d0, case_id) = category_2_case_of_2009(&daemon).await;
     // The second talk on D70, without a follow-up plan: the plan was due with it.
@@ -1067,10 +1084,10 @@ async fn al05_follow_up_plan_missing_at_the_second_follow_up_is_raised_and_resol
     resolved_once(&daemon, &mut stream, &alert).await;
 }
 
-#[tokio::test]
-async fn al06_next_follow_up_overdue_by_the_category_2_cadence_is_raised_and_resolved_by_the_talk()
-{
-    let daemon = settable(Backend::Sqlite).await;
+async fn al06_next_follow_up_overdue_by_the_category_2_cadence_is_raised_and_resolved_by_the_talk(
+    backend: Backend,
+) {
+    let daemon = settable(backend).await;
     let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
     let (d0, case_id) = category_2_case_of_2009(&daemon).await;
     // Talk no. 2 was due 4 weeks after D50, on D78; D79 passes without it.
@@ -1096,10 +1113,11 @@ async fn al06_next_follow_up_overdue_by_the_category_2_cadence_is_raised_and_res
     resolved_once(&daemon, &mut stream, &alert).await;
 }
 
-#[tokio::test]
-async fn al21_referral_to_start_over_the_contract_target_is_raised_updated_by_the_late_start() {
+async fn al21_referral_to_start_over_the_contract_target_is_raised_updated_by_the_late_start(
+    backend: Backend,
+) {
     use crate::contracting::{contract, create_contract, event, provider, refer};
-    let daemon = settable(Backend::Sqlite).await;
+    let daemon = settable(backend).await;
     let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
     // Vejle's 2011 contract with Quick Care: referral to start within 4.9 days [004 §7].
     let referred = NaiveDate::from_ymd_opt(2011, 3, 1).unwrap();
@@ -1237,9 +1255,8 @@ async fn cancel(daemon: &Daemon, plan: &pb::Plan, activity_id: &str) {
     .await;
 }
 
-#[tokio::test]
-async fn al13_an_offer_for_the_least_sick_is_raised_and_resolved_when_cancelled() {
-    let daemon = settable(Backend::Sqlite).await;
+async fn al13_an_offer_for_the_least_sick_is_raised_and_resolved_when_cancelled(backend: Backend) {
+    let daemon = settable(backend).await;
     let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
     // A clear diagnosis and full return expected on D90, within 8 weeks of the D50 talk.
     let d0 = NaiveDate::from_ymd_opt(2011, 1, 10).unwrap();
@@ -1273,9 +1290,10 @@ async fn al13_an_offer_for_the_least_sick_is_raised_and_resolved_when_cancelled(
     resolved_once(&daemon, &mut stream, &alert).await;
 }
 
-#[tokio::test]
-async fn al14_an_offer_while_gradual_return_is_possible_is_raised_and_resolved_when_cancelled() {
-    let daemon = settable(Backend::Sqlite).await;
+async fn al14_an_offer_while_gradual_return_is_possible_is_raised_and_resolved_when_cancelled(
+    backend: Backend,
+) {
+    let daemon = settable(backend).await;
     let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
     let prognosis = pb::Prognosis {
         partial_return_possible: Some(true),
