@@ -127,8 +127,18 @@ fn data_number(alert: &pb::Alert, key: &str) -> f64 {
 
 on_both_backends!(
     al04_raised_at_d56_updated_not_duplicated_and_resolved_by_the_follow_up,
+    al05_follow_up_plan_missing_at_the_second_follow_up_is_raised_and_resolved_by_the_plan,
+    al06_next_follow_up_overdue_by_the_category_2_cadence_is_raised_and_resolved_by_the_talk,
+    al07_360_degree_assessment_warned_before_d55_overdue_after_and_resolved_by_the_conclusion,
     al09_plan_slip_is_raised_by_the_booking_and_resolved_when_rebooked,
+    al10_hospital_treatment_beyond_one_month_is_raised_and_resolved_when_rebooked,
+    al11_waiting_with_no_activity_is_raised_and_resolved_when_the_activity_starts,
+    al13_an_offer_for_the_least_sick_is_raised_and_resolved_when_cancelled,
+    al14_an_offer_while_gradual_return_is_possible_is_raised_and_resolved_when_cancelled,
+    al18_partial_return_without_a_full_return_goal_is_raised_and_resolved_by_the_goal,
     al19_week_13_escalates_on_the_exclusion_curve,
+    al21_referral_to_start_over_the_contract_target_is_raised_updated_by_the_late_start,
+    al22_a_new_case_unscreened_for_a_week_is_raised_and_resolved_by_the_conclusion,
     a_watcher_gets_each_change_once_across_a_reconnect,
     who_sees_and_who_may_act,
 );
@@ -252,15 +262,11 @@ async fn apply(daemon: &Daemon, plan: &pb::Plan, change: Change) -> pb::Plan {
         .unwrap()
 }
 
-async fn al09_plan_slip_is_raised_by_the_booking_and_resolved_when_rebooked(backend: Backend) {
-    let daemon = settable(backend).await;
-    let d0 = today() - Duration::days(50);
-    let case_id = open_case(&daemon, d0).await;
-    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
-    let mut plan = daemon
+async fn new_plan(daemon: &Daemon, case_id: &str) -> pb::Plan {
+    daemon
         .plans(Caller::VEJLE)
         .create_plan(pb::CreatePlanRequest {
-            case_id: case_id.clone(),
+            case_id: case_id.into(),
             kind: pb::PlanKind::KiaReturnPlan as i32,
             stage: pb::PlanStage::Final as i32,
             author: Some(party("cw-1", "", pb::Capacity::Caseworker)),
@@ -270,21 +276,35 @@ async fn al09_plan_slip_is_raised_by_the_booking_and_resolved_when_rebooked(back
         .unwrap()
         .into_inner()
         .plan
-        .unwrap();
-    let activity =
-        |id: &str, kind: Kind, start: NaiveDate, end: Option<NaiveDate>, after: &[&str]| {
-            Change::AddActivity(pb::AddActivity {
-                activity: Some(pb::PlanActivity {
-                    activity_id: id.into(),
-                    kind: Some(kind),
-                    responsible: "kia-team-vejle".into(),
-                    planned_start: start.to_string(),
-                    planned_end: end.map(|e| e.to_string()).unwrap_or_default(),
-                    depends_on: after.iter().map(|a| (*a).to_owned()).collect(),
-                    ..Default::default()
-                }),
-            })
-        };
+        .unwrap()
+}
+
+fn activity(
+    id: &str,
+    kind: Kind,
+    start: NaiveDate,
+    end: Option<NaiveDate>,
+    after: &[&str],
+) -> Change {
+    Change::AddActivity(pb::AddActivity {
+        activity: Some(pb::PlanActivity {
+            activity_id: id.into(),
+            kind: Some(kind),
+            responsible: "kia-team-vejle".into(),
+            planned_start: start.to_string(),
+            planned_end: end.map(|e| e.to_string()).unwrap_or_default(),
+            depends_on: after.iter().map(|a| (*a).to_owned()).collect(),
+            ..Default::default()
+        }),
+    })
+}
+
+async fn al09_plan_slip_is_raised_by_the_booking_and_resolved_when_rebooked(backend: Backend) {
+    let daemon = settable(backend).await;
+    let d0 = today() - Duration::days(50);
+    let case_id = open_case(&daemon, d0).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    let mut plan = new_plan(&daemon, &case_id).await;
     let specialist = Kind::Health(pb::HealthActivity {
         kind: pb::HealthActivityKind::Specialist as i32,
         ordered_by_gp: false,
@@ -411,17 +431,7 @@ async fn a_watcher_gets_each_change_once_across_a_reconnect(backend: Backend) {
     drop(first);
 
     // While nobody watches, the follow-up resolves AL-04.
-    daemon
-        .cases(Caller::VEJLE)
-        .record_follow_up(pb::RecordFollowUpRequest {
-            case_id: case_id.clone(),
-            held_on: day(d0, 56).to_string(),
-            contact_mode: pb::ContactMode::InPerson as i32,
-            outcome: "held".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    hold_follow_up(&daemon, &case_id, day(d0, 56)).await;
     // Resuming after the last position seen: the resolution once, the raise not again.
     let mut second = watch(&daemon, Caller::VEJLE, raised.position).await;
     let resolved = next_change(&mut second, &case_id, "AL-04", pb::AlertChange::Resolved).await;
@@ -636,4 +646,678 @@ async fn two_replicas_raise_each_alert_once_and_follow_one_clock() {
             assert_eq!(all.len(), 1, "{all:#?}");
         }
     }
+}
+
+/// Waits for `alert` to resolve; then it is the only alert of its rule the case ever had (the
+/// clock moves before did not raise it again).
+async fn resolved_once(
+    daemon: &Daemon,
+    stream: &mut Streaming<pb::WatchAlertsResponse>,
+    alert: &pb::Alert,
+) {
+    let resolved = next_change(
+        stream,
+        &alert.case_id,
+        &alert.rule,
+        pb::AlertChange::Resolved,
+    )
+    .await;
+    assert_eq!(resolved.alert.unwrap().alert_id, alert.alert_id);
+    let all = list(
+        daemon,
+        &alert.case_id,
+        &alert.rule,
+        pb::AlertState::Unspecified,
+    )
+    .await;
+    assert_eq!(all.len(), 1, "raised once, resolved once: {all:#?}");
+}
+
+/// A case registered today, on its D50, that nobody has screened yet, with a watcher that has
+/// seen its AL-07 warning (D50 is within the two weeks of lead before D55).
+async fn unscreened_at_d50(
+    backend: Backend,
+) -> (
+    Daemon,
+    NaiveDate,
+    String,
+    Streaming<pb::WatchAlertsResponse>,
+    pb::Alert,
+) {
+    let daemon = settable(backend).await;
+    let d0 = today() - Duration::days(50);
+    // Registered on the clock's D50 even if the date turns while the test runs.
+    set_clock(&daemon, day(d0, 50)).await;
+    let case_id = open_case(&daemon, d0).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    let warned = next_change(&mut stream, &case_id, "AL-07", pb::AlertChange::Raised).await;
+    let warning = warned.alert.unwrap();
+    (daemon, d0, case_id, stream, warning)
+}
+
+/// The KIA team screens the case on the daemon's date `on` (four talks covering the four
+/// domains) and concludes it (`concluded_on` defaults to the daemon's today).
+async fn screen_and_conclude(daemon: &Daemon, case_id: &str, on: NaiveDate) {
+    use pb::AssessmentDomain as Dom;
+    use pb::Discipline as D;
+    let mut screenings = daemon.screening(Caller::VEJLE);
+    let team = crate::screening::kia_team(&mut screenings).await;
+    let id = crate::screening::open_screening(&mut screenings, case_id, &team.group_id).await;
+    let talks = [
+        (
+            D::OccupationalPhysician,
+            "kia-am",
+            "b28013.2",
+            &[Dom::Physical][..],
+        ),
+        (D::Chiropractor, "kia-kiro", "b710.1", &[Dom::Physical][..]),
+        (
+            D::Physiotherapist,
+            "kia-fys",
+            "d430.2",
+            &[Dom::Physical, Dom::Employment][..],
+        ),
+        (
+            D::Psychologist,
+            "kia-psyk",
+            "b152.1",
+            &[Dom::Psychological, Dom::Social][..],
+        ),
+    ];
+    // Back-to-back 24-minute talks from 08:00 UTC: one session well within the two hours.
+    let start = Utc
+        .from_utc_datetime(&on.and_hms_opt(8, 0, 0).unwrap())
+        .timestamp();
+    for (n, (discipline, assessor, code, domains)) in talks.into_iter().enumerate() {
+        let from = start + 1_500 * i64::try_from(n).unwrap();
+        screenings
+            .record_assessment(pb::RecordAssessmentRequest {
+                screening_id: id.clone(),
+                discipline: discipline as i32,
+                assessor: assessor.into(),
+                started_at: Some(prost_types::Timestamp {
+                    seconds: from,
+                    nanos: 0,
+                }),
+                ended_at: Some(prost_types::Timestamp {
+                    seconds: from + 1_440,
+                    nanos: 0,
+                }),
+                findings: vec![pb::IcfFinding {
+                    icf: code.into(),
+                    ..Default::default()
+                }],
+                work_capacity: "can work a few hours a day".into(),
+                domains: domains.iter().map(|d| *d as i32).collect(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    screenings
+        .conclude_screening(pb::ConcludeScreeningRequest {
+            screening_id: id,
+            recommended_category: pb::Category::Category2 as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+async fn al07_360_degree_assessment_warned_before_d55_overdue_after_and_resolved_by_the_conclusion(
+    backend: Backend,
+) {
+    let (daemon, d0, case_id, mut stream, alert) = unscreened_at_d50(backend).await;
+    assert_eq!(alert.severity, pb::AlertSeverity::Warning as i32);
+    assert_eq!(alert.due_on, day(d0, 55).to_string(), "D55");
+    assert_eq!(data_number(&alert, "days_left"), 5.0);
+    assert_eq!(alert.recipient_role, "screening_group");
+    assert!(alert.cause.contains("360-degree"), "{}", alert.cause);
+
+    // D56: overdue, the same alert; a second move to the same day changes nothing.
+    set_clock(&daemon, day(d0, 56)).await;
+    let overdue = next_change(&mut stream, &case_id, "AL-07", pb::AlertChange::Updated).await;
+    let overdue = overdue.alert.unwrap();
+    assert_eq!(overdue.alert_id, alert.alert_id);
+    assert_eq!(overdue.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(data_number(&overdue, "days_overdue"), 1.0);
+    assert!(
+        overdue
+            .cause
+            .contains(&format!("was due {} and is 1 days overdue", day(d0, 55))),
+        "{}",
+        overdue.cause
+    );
+    set_clock(&daemon, day(d0, 56)).await;
+
+    // Screened and concluded on D56: late, but concluded.
+    screen_and_conclude(&daemon, &case_id, day(d0, 56)).await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+async fn al22_a_new_case_unscreened_for_a_week_is_raised_and_resolved_by_the_conclusion(
+    backend: Backend,
+) {
+    let (daemon, d0, case_id, mut stream, _) = unscreened_at_d50(backend).await;
+    // Six days after the registration on D50: not yet (this evaluation also updates AL-07).
+    set_clock(&daemon, day(d0, 56)).await;
+    next_change(&mut stream, &case_id, "AL-07", pb::AlertChange::Updated).await;
+    assert!(
+        list(&daemon, &case_id, "AL-22", pb::AlertState::Unspecified)
+            .await
+            .is_empty()
+    );
+    // D57: a week.
+    set_clock(&daemon, day(d0, 57)).await;
+    let raised = next_change(&mut stream, &case_id, "AL-22", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::Warning as i32);
+    assert_eq!(data_number(&alert, "days_waiting"), 7.0);
+    assert_eq!(alert.recipient_role, "screening_group");
+    assert!(
+        alert
+            .cause
+            .contains(&format!("registered {} has waited 7 days", day(d0, 50))),
+        "{}",
+        alert.cause
+    );
+    set_clock(&daemon, day(d0, 57)).await;
+
+    screen_and_conclude(&daemon, &case_id, day(d0, 57)).await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+fn full_return_goal(by: NaiveDate) -> Change {
+    Change::SetGoal(pb::SetGoal {
+        goal: Some(pb::Goal {
+            goal_id: "full-return".into(),
+            kind: pb::GoalKind::FullReturn as i32,
+            hours_per_week: 37.0,
+            by: by.to_string(),
+            depends_on: vec![],
+        }),
+    })
+}
+
+async fn al18_partial_return_without_a_full_return_goal_is_raised_and_resolved_by_the_goal(
+    backend: Backend,
+) {
+    let daemon = settable(backend).await;
+    let d0 = today() - Duration::days(50);
+    let case_id = open_case(&daemon, d0).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    let plan = new_plan(&daemon, &case_id).await;
+    let partial = Kind::Employment(pb::EmploymentActivity {
+        kind: pb::EmploymentActivityKind::PartialReturn as i32,
+        hours_per_week: 20.0,
+        ..Default::default()
+    });
+    let plan = apply(
+        &daemon,
+        &plan,
+        activity("partial", partial, day(d0, 60), Some(day(d0, 90)), &[]),
+    )
+    .await;
+    let raised = next_change(&mut stream, &case_id, "AL-18", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::Warning as i32);
+    assert_eq!(alert.subject, format!("case/{case_id}/activity/partial"));
+    assert!(
+        alert
+            .cause
+            .contains("partial return `partial` has no planned date for full-time return"),
+        "{}",
+        alert.cause
+    );
+    // The next day, twice: still the one alert.
+    set_clock(&daemon, day(d0, 51)).await;
+    set_clock(&daemon, day(d0, 51)).await;
+
+    apply(&daemon, &plan, full_return_goal(day(d0, 120))).await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+/// A plan with one health activity of `kind`, referred `referred` and booked `booked`.
+async fn plan_with_referral(
+    daemon: &Daemon,
+    case_id: &str,
+    id: &str,
+    kind: pb::HealthActivityKind,
+    referred: NaiveDate,
+    booked: NaiveDate,
+) -> pb::Plan {
+    let plan = new_plan(daemon, case_id).await;
+    apply(
+        daemon,
+        &plan,
+        Change::AddActivity(pb::AddActivity {
+            activity: Some(pb::PlanActivity {
+                activity_id: id.into(),
+                kind: Some(Kind::Health(pb::HealthActivity {
+                    kind: kind as i32,
+                    ordered_by_gp: false,
+                })),
+                responsible: "region-syddanmark".into(),
+                referred_on: referred.to_string(),
+                planned_start: referred.to_string(),
+                booked_start: booked.to_string(),
+                ..Default::default()
+            }),
+        }),
+    )
+    .await
+}
+
+async fn al10_hospital_treatment_beyond_one_month_is_raised_and_resolved_when_rebooked(
+    backend: Backend,
+) {
+    let daemon = settable(backend).await;
+    let d0 = today() - Duration::days(40);
+    let case_id = open_case(&daemon, d0).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    // Referred on D40 (today); the hospital's first date is 37 days later, past the month.
+    let referred = day(d0, 40);
+    let limit = referred.checked_add_months(chrono::Months::new(1)).unwrap();
+    let plan = plan_with_referral(
+        &daemon,
+        &case_id,
+        "hosp",
+        pb::HealthActivityKind::HospitalTreatment,
+        referred,
+        day(d0, 77),
+    )
+    .await;
+    let raised = next_change(&mut stream, &case_id, "AL-10", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(alert.subject, format!("case/{case_id}/activity/hosp"));
+    assert_eq!(
+        alert.due_on,
+        limit.to_string(),
+        "one month after the referral"
+    );
+    assert_eq!(data_number(&alert, "waited_days"), 37.0);
+    assert!(
+        alert.cause.contains("not available within one month")
+            && alert.cause.contains("extended free hospital choice"),
+        "{}",
+        alert.cause
+    );
+    set_clock(&daemon, day(d0, 41)).await;
+    set_clock(&daemon, day(d0, 41)).await;
+
+    // Rebooked within the month (extended free hospital choice): resolved.
+    apply(
+        &daemon,
+        &plan,
+        Change::BookActivity(pb::BookActivity {
+            activity_id: "hosp".into(),
+            booked_start: day(d0, 60).to_string(),
+        }),
+    )
+    .await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+async fn al11_waiting_with_no_activity_is_raised_and_resolved_when_the_activity_starts(
+    backend: Backend,
+) {
+    let daemon = settable(backend).await;
+    let d0 = today() - Duration::days(50);
+    let case_id = open_case(&daemon, d0).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    // Nothing in progress; physiotherapy referred D50 is booked four weeks later (D78).
+    let plan = plan_with_referral(
+        &daemon,
+        &case_id,
+        "physio",
+        pb::HealthActivityKind::Physiotherapy,
+        day(d0, 50),
+        day(d0, 78),
+    )
+    .await;
+    let raised = next_change(&mut stream, &case_id, "AL-11", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::Warning as i32);
+    assert_eq!(data_number(&alert, "idle_days"), 28.0);
+    assert!(
+        alert.cause.contains(&format!(
+            "no activity from {} until {} (28 days)",
+            day(d0, 50),
+            day(d0, 78)
+        )),
+        "{}",
+        alert.cause
+    );
+    set_clock(&daemon, day(d0, 51)).await;
+    set_clock(&daemon, day(d0, 51)).await;
+
+    // A cancellation gives a slot now: the physiotherapy starts and the wait is over.
+    apply(
+        &daemon,
+        &plan,
+        Change::StartActivity(pb::StartActivity {
+            activity_id: "physio".into(),
+            started_on: day(d0, 51).to_string(),
+        }),
+    )
+    .await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+async fn hold_follow_up(daemon: &Daemon, case_id: &str, held_on: NaiveDate) {
+    daemon
+        .cases(Caller::VEJLE)
+        .record_follow_up(pb::RecordFollowUpRequest {
+            case_id: case_id.into(),
+            held_on: held_on.to_string(),
+            contact_mode: pb::ContactMode::InPerson as i32,
+            outcome: "held".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+/// DOMAIN.md's example case under the 2009 rules (the last with a follow-up plan, T-15): first
+/// sick day 2009-02-02, visitated to category 2 on D45 (a talk at least every 4 weeks), the
+/// first talk held on D50. The clock stands at D50.
+async fn category_2_case_of_2009(daemon: &Daemon) -> (NaiveDate, String) {
+    let d0 = NaiveDate::from_ymd_opt(2009, 2, 2).unwrap();
+    set_clock(daemon, day(d0, 45)).await;
+    let case_id = open_case(daemon, d0).await;
+    daemon
+        .cases(Caller::VEJLE)
+        .visitate(pb::VisitateRequest {
+            case_id: case_id.clone(),
+            category: pb::Category::Category2 as i32,
+            reason: "not expected back within 8 weeks".into(),
+            visited_on: day(d0, 45).to_string(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    set_clock(daemon, day(d0, 50)).await;
+    hold_follow_up(daemon, &case_id, day(d0, 50)).await;
+    (d0, case_id)
+}
+
+async fn al05_follow_up_plan_missing_at_the_second_follow_up_is_raised_and_resolved_by_the_plan(
+    backend: Backend,
+) {
+    let daemon = settable(backend).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    let (d0, case_id) = category_2_case_of_2009(&daemon).await;
+    // The second talk on D70, without a follow-up plan: the plan was due with it.
+    set_clock(&daemon, day(d0, 70)).await;
+    hold_follow_up(&daemon, &case_id, day(d0, 70)).await;
+    let raised = next_change(&mut stream, &case_id, "AL-05", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.due_on, day(d0, 70).to_string());
+    assert_eq!(alert.recipient_role, "caseworker");
+
+    set_clock(&daemon, day(d0, 71)).await;
+    let overdue = next_change(&mut stream, &case_id, "AL-05", pb::AlertChange::Updated).await;
+    let overdue = overdue.alert.unwrap();
+    assert_eq!(overdue.alert_id, alert.alert_id);
+    assert_eq!(overdue.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(data_number(&overdue, "days_overdue"), 1.0);
+    assert!(
+        overdue.cause.contains(&format!(
+            "the follow-up plan (at the latest at the 2nd follow-up) was due {} and is 1 days \
+             overdue",
+            day(d0, 70)
+        )),
+        "{}",
+        overdue.cause
+    );
+    set_clock(&daemon, day(d0, 71)).await;
+
+    daemon
+        .cases(Caller::VEJLE)
+        .record_case_step(pb::RecordCaseStepRequest {
+            case_id: case_id.clone(),
+            step: pb::CaseStep::FollowUpPlanMade as i32,
+            on: day(d0, 71).to_string(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+async fn al06_next_follow_up_overdue_by_the_category_2_cadence_is_raised_and_resolved_by_the_talk(
+    backend: Backend,
+) {
+    let daemon = settable(backend).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    let (d0, case_id) = category_2_case_of_2009(&daemon).await;
+    // Talk no. 2 was due 4 weeks after D50, on D78; D79 passes without it.
+    set_clock(&daemon, day(d0, 79)).await;
+    let raised = next_change(&mut stream, &case_id, "AL-06", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(alert.due_on, day(d0, 78).to_string(), "4 weeks after D50");
+    assert_eq!(data_number(&alert, "follow_up"), 2.0);
+    assert_eq!(data_number(&alert, "days_overdue"), 1.0);
+    assert!(
+        alert.cause.contains(&format!(
+            "follow-up no. 2 (category cadence) was due {} and is 1 days overdue",
+            day(d0, 78)
+        )),
+        "{}",
+        alert.cause
+    );
+    set_clock(&daemon, day(d0, 79)).await;
+
+    // Held on D79: talk no. 3 is due 4 weeks later, outside the week of lead.
+    hold_follow_up(&daemon, &case_id, day(d0, 79)).await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+async fn al21_referral_to_start_over_the_contract_target_is_raised_updated_by_the_late_start(
+    backend: Backend,
+) {
+    use crate::contracting::{contract, create_contract, event, provider, refer};
+    let daemon = settable(backend).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    // Vejle's 2011 contract with Quick Care: referral to start within 4.9 days [004 §7].
+    let referred = NaiveDate::from_ymd_opt(2011, 3, 1).unwrap();
+    set_clock(&daemon, referred).await;
+    let case_id = open_case(&daemon, day(referred, -50)).await;
+    let mut c = daemon.contracting(Caller::VEJLE);
+    let qc = provider(&mut c, "Quick Care", "quick-care").await;
+    let target = [(pb::ScorecardMetric::ReferralToStartDays, 4.9)];
+    let contract_id = create_contract(&mut c, contract(&qc, None, &target)).await;
+    let referral = refer(&mut c, &contract_id, &case_id, referred)
+        .await
+        .unwrap();
+
+    // Five days later the course has not started: over the 4.9 days.
+    set_clock(&daemon, day(referred, 5)).await;
+    let raised = next_change(&mut stream, &case_id, "AL-21", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(alert.subject, format!("referral/{referral}"));
+    assert_eq!(alert.recipient_role, "contract_manager");
+    assert_eq!(data_number(&alert, "days"), 5.0);
+    assert_eq!(data_number(&alert, "target_days"), 4.9);
+    assert!(
+        alert.cause.contains(&format!(
+            "referral {referral} has waited 5 days (referral_to_start_days), over the \
+             contract's target of 4.9 days"
+        )),
+        "{}",
+        alert.cause
+    );
+    set_clock(&daemon, day(referred, 5)).await;
+
+    // It starts that day: a late start stays a breach of the target, now in the past tense.
+    event(
+        &mut c,
+        &referral,
+        pb::ReferralEventKind::Started,
+        day(referred, 5),
+        pb::ReferralOutcome::Unspecified,
+    )
+    .await
+    .unwrap();
+    let updated = next_change(&mut stream, &case_id, "AL-21", pb::AlertChange::Updated).await;
+    let updated = updated.alert.unwrap();
+    assert_eq!(updated.alert_id, alert.alert_id);
+    assert_eq!(updated.state, pb::AlertState::Open as i32);
+    assert!(
+        updated
+            .cause
+            .contains(&format!("referral {referral} took 5 days")),
+        "{}",
+        updated.cause
+    );
+
+    // The case closes: nothing left to act on.
+    daemon
+        .cases(Caller::VEJLE)
+        .close_case(pb::CloseCaseRequest {
+            case_id: case_id.clone(),
+            closed_on: day(referred, 5).to_string(),
+            outcome: pb::CaseOutcome::FullReturn as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+/// A case under the 2010 agreement's offer rules [001] (first sick day 2011-01-10): at the talk
+/// on D45 gradual return is assessed as not possible, so the plan may take a work placement of
+/// 15 hours a week from D70 to D98; the talk on D50 (the clock's day, in `mode`) brings `prognosis`.
+/// Returns D0, the case and the plan.
+async fn offer_planned_then_prognosis(
+    daemon: &Daemon,
+    mode: pb::ContactMode,
+    prognosis: pb::Prognosis,
+) -> (NaiveDate, String, pb::Plan) {
+    use pb::ContactMode::InPerson;
+    let d0 = NaiveDate::from_ymd_opt(2011, 1, 10).unwrap();
+    set_clock(daemon, day(d0, 45)).await;
+    let case_id = open_case(daemon, d0).await;
+    let not_yet = pb::Prognosis {
+        partial_return_possible: Some(false),
+        ..Default::default()
+    };
+    talk_with_prognosis(daemon, &case_id, day(d0, 45), InPerson, not_yet).await;
+    let plan = new_plan(daemon, &case_id).await;
+    let placement = Kind::Employment(pb::EmploymentActivity {
+        kind: pb::EmploymentActivityKind::WorkPlacement as i32,
+        hours_per_week: 15.0,
+        ..Default::default()
+    });
+    let plan = apply(
+        daemon,
+        &plan,
+        activity("placement", placement, day(d0, 70), Some(day(d0, 98)), &[]),
+    )
+    .await;
+    set_clock(daemon, day(d0, 50)).await;
+    talk_with_prognosis(daemon, &case_id, day(d0, 50), mode, prognosis).await;
+    (d0, case_id, plan)
+}
+
+/// A talk that records `prognosis`, in the contact form the rules require (the least sick are
+/// not called in, [001 I4]).
+async fn talk_with_prognosis(
+    daemon: &Daemon,
+    case_id: &str,
+    held_on: NaiveDate,
+    contact_mode: pb::ContactMode,
+    prognosis: pb::Prognosis,
+) {
+    daemon
+        .cases(Caller::VEJLE)
+        .record_follow_up(pb::RecordFollowUpRequest {
+            case_id: case_id.into(),
+            held_on: held_on.to_string(),
+            contact_mode: contact_mode as i32,
+            outcome: "prognosis from the doctor".into(),
+            prognosis: Some(prognosis),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+async fn cancel(daemon: &Daemon, plan: &pb::Plan, activity_id: &str) {
+    apply(
+        daemon,
+        plan,
+        Change::CancelActivity(pb::CancelActivity {
+            activity_id: activity_id.into(),
+        }),
+    )
+    .await;
+}
+
+async fn al13_an_offer_for_the_least_sick_is_raised_and_resolved_when_cancelled(backend: Backend) {
+    let daemon = settable(backend).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    // A clear diagnosis and full return expected on D90, within 8 weeks of the D50 talk.
+    let d0 = NaiveDate::from_ymd_opt(2011, 1, 10).unwrap();
+    let prognosis = pb::Prognosis {
+        clear_diagnosis: true,
+        expected_full_return_on: day(d0, 90).to_string(),
+        partial_return_possible: Some(false),
+        ..Default::default()
+    };
+    let (d0, case_id, plan) =
+        offer_planned_then_prognosis(&daemon, pb::ContactMode::Phone, prognosis).await;
+    let raised = next_change(&mut stream, &case_id, "AL-13", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(alert.subject, format!("case/{case_id}/activity/placement"));
+    assert_eq!(alert.due_on, day(d0, 70).to_string(), "the offer's start");
+    assert!(
+        alert.cause.contains(&format!(
+            "full return expected {}, within 8 weeks of the follow-up on {} (limit {})",
+            day(d0, 90),
+            day(d0, 50),
+            day(d0, 106)
+        )),
+        "{}",
+        alert.cause
+    );
+    set_clock(&daemon, day(d0, 51)).await;
+    set_clock(&daemon, day(d0, 51)).await;
+
+    cancel(&daemon, &plan, "placement").await;
+    resolved_once(&daemon, &mut stream, &alert).await;
+}
+
+async fn al14_an_offer_while_gradual_return_is_possible_is_raised_and_resolved_when_cancelled(
+    backend: Backend,
+) {
+    let daemon = settable(backend).await;
+    let mut stream = watch(&daemon, Caller::VEJLE, 0).await;
+    let prognosis = pb::Prognosis {
+        partial_return_possible: Some(true),
+        ..Default::default()
+    };
+    let (d0, case_id, plan) =
+        offer_planned_then_prognosis(&daemon, pb::ContactMode::InPerson, prognosis).await;
+    let raised = next_change(&mut stream, &case_id, "AL-14", pb::AlertChange::Raised).await;
+    let alert = raised.alert.unwrap();
+    assert_eq!(alert.severity, pb::AlertSeverity::High as i32);
+    assert_eq!(alert.subject, format!("case/{case_id}/activity/placement"));
+    assert!(
+        alert.cause.contains(&format!(
+            "`placement` from {}: gradual return is possible: start it before any offer",
+            day(d0, 70)
+        )),
+        "{}",
+        alert.cause
+    );
+    set_clock(&daemon, day(d0, 51)).await;
+    set_clock(&daemon, day(d0, 51)).await;
+
+    cancel(&daemon, &plan, "placement").await;
+    resolved_once(&daemon, &mut stream, &alert).await;
 }

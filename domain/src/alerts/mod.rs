@@ -464,7 +464,7 @@ pub fn evaluate(input: &AlertInput<'_>, params: &AlertParams, today: NaiveDate) 
                 } else {
                     "took"
                 };
-                let metric = serde_json::to_value(w.metric).unwrap_or_default();
+                let metric = w.metric.as_str();
                 b.push(
                     AlertRule::Al21,
                     AlertRule::Al21.severity(),

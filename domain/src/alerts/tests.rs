@@ -498,3 +498,69 @@ fn every_rule_has_an_id_a_source_and_parses_back() {
     }
     assert_eq!(AlertRule::ALL.len(), 14);
 }
+
+#[test]
+fn al21_referral_waiting_over_the_contract_target_names_the_metric_and_the_days() {
+    use crate::case::MunicipalityCode;
+    use crate::contracting::{ContractId, DateRange, Price, PriceUnit, ProviderId, ServiceType};
+    use crate::contracting::{ReferralId, Target};
+    let contract = Contract {
+        id: ContractId::new(1, 1),
+        provider: ProviderId::new(1, 2),
+        municipality: MunicipalityCode::parse("630").unwrap(),
+        service: ServiceType::ReturnToWorkCourse,
+        price: Price {
+            amount: 386_000,
+            per: PriceUnit::Course,
+        },
+        capacity: crate::contracting::Capacity::default(),
+        period: DateRange::new(on(0), on(365)).unwrap(),
+        targets: Target::quick_care_waits().to_vec(),
+        delegated_tasks: vec![],
+    };
+    let referral = Referral {
+        id: ReferralId::new(1, 3),
+        contract: contract.id,
+        case: case(),
+        first_sick_day: d0(),
+        referred_on: on(50),
+        started_on: None,
+        placement_on: None,
+        partial_return_on: None,
+        satisfied: None,
+        ended: None,
+    };
+    let referrals = [ContractedReferral {
+        contract: &contract,
+        referral: &referral,
+    }];
+    let facts = employed();
+    let input = AlertInput {
+        case: case(),
+        facts: &facts,
+        rule_set: RuleSet::get(RuleSetId::R2009),
+        opened_on: on(42),
+        plan: None,
+        first_screening_concluded: Some(on(30)),
+        referrals: &referrals,
+    };
+    let al21 = |n| {
+        evaluate(&input, &AlertParams::default(), on(n))
+            .conditions
+            .into_iter()
+            .filter(|c| c.rule == AlertRule::Al21)
+            .collect::<Vec<_>>()
+    };
+    assert!(al21(54).is_empty(), "4 days: within 4.9");
+    let over = al21(55);
+    assert_eq!(over.len(), 1, "{over:?}");
+    assert_eq!(over[0].data["days"], 5);
+    assert_eq!(over[0].data["metric"], "referral_to_start_days");
+    assert!(
+        over[0].cause.ends_with(
+            "has waited 5 days (referral_to_start_days), over the contract's target of 4.9 days"
+        ),
+        "{}",
+        over[0].cause
+    );
+}

@@ -11,7 +11,6 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -23,7 +22,7 @@ use kia_store::{
     ALERT_PARTITIONS, AlertChange, AlertChangeKind, AlertInputs, CaseEvaluation, Store,
     StoreResult, StoredEvent,
 };
-use tokio::sync::Notify;
+use tokio::sync::{Mutex, Notify};
 
 use crate::metrics::AlertMetrics;
 
@@ -141,8 +140,10 @@ pub struct Engine {
     metrics: AlertMetrics,
     /// Wakes the sweep at once, for every case (the clock moved).
     full_sweep: Notify,
-    /// The clock offset this process applied last (`i64::MIN`: none yet).
-    applied_offset: AtomicI64,
+    /// The clock offset this process applied last (`i64::MIN`: none yet). Held across reading
+    /// and applying the stored setting, and across storing a new one, so a read taken before a
+    /// `SetClock` can never be applied after it and move the clock back.
+    applied_offset: Mutex<i64>,
 }
 
 impl Engine {
@@ -153,7 +154,7 @@ impl Engine {
             options,
             metrics,
             full_sweep: Notify::new(),
-            applied_offset: AtomicI64::new(i64::MIN),
+            applied_offset: Mutex::new(i64::MIN),
         })
     }
 
@@ -183,14 +184,29 @@ impl Engine {
         if !self.options.settable_clock {
             return Ok(false);
         }
+        let mut applied = self.applied_offset.lock().await;
         let offset = self.ctx.store.clock_offset_ms().await?;
-        if self.applied_offset.swap(offset, Ordering::AcqRel) == offset {
+        if std::mem::replace(&mut *applied, offset) == offset {
             return Ok(false);
         }
         self.ctx
             .clock
             .set(Utc::now() + chrono::Duration::milliseconds(offset));
         Ok(true)
+    }
+
+    /// Stores a new clock setting (`SetClock`) and applies it in this process, in order with
+    /// the follower's reads.
+    pub async fn set_clock(&self, now: DateTime<Utc>, by: &str) -> StoreResult<()> {
+        let mut applied = self.applied_offset.lock().await;
+        let offset = (now - Utc::now()).num_milliseconds();
+        self.ctx
+            .store
+            .set_clock_offset_ms(offset, by, Utc::now())
+            .await?;
+        *applied = offset;
+        self.ctx.clock.set(now);
+        Ok(())
     }
 
     async fn evaluate(&self, cases: &[CaseId]) -> StoreResult<Vec<AlertChange>> {

@@ -244,13 +244,17 @@ impl ClockApi {
         let Some(now) = convert::instant(r.now.as_ref()) else {
             return Err(ApiError::invalid("now", "must be a valid timestamp"));
         };
-        let offset_ms = (now - chrono::Utc::now()).num_milliseconds();
         let by = format!("{}/{}", identity.organization, identity.role);
-        self.ctx
-            .store
-            .set_clock_offset_ms(offset_ms, &by, chrono::Utc::now())
-            .await?;
-        self.ctx.clock.set(now);
+        if let Some(engine) = &self.engine {
+            engine.set_clock(now, &by).await?;
+        } else {
+            let offset_ms = (now - chrono::Utc::now()).num_milliseconds();
+            self.ctx
+                .store
+                .set_clock_offset_ms(offset_ms, &by, chrono::Utc::now())
+                .await?;
+            self.ctx.clock.set(now);
+        }
         self.ctx.feed.nudge();
         if let Some(engine) = &self.engine {
             engine.sweep_all_soon();
