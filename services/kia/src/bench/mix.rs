@@ -15,7 +15,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use super::load::{BoxFuture, CallResult, Workload, reason};
-use crate::client::Credentials as ClientIdentity;
+use crate::client::Credentials;
 
 /// One kind of call in the mix.
 pub struct CallKind {
@@ -106,8 +106,8 @@ pub fn workload(fixture: Arc<Fixture>, mix: &[(&'static CallKind, u32)]) -> Work
     }
 }
 
-type Cases = CaseServiceClient<InterceptedService<Channel, ClientIdentity>>;
-type Plans = PlanServiceClient<InterceptedService<Channel, ClientIdentity>>;
+type Cases = CaseServiceClient<InterceptedService<Channel, Credentials>>;
+type Plans = PlanServiceClient<InterceptedService<Channel, Credentials>>;
 
 /// A plan the bench updates; one update at a time per plan, so the etag it holds stays current.
 struct PlanSlot {
@@ -119,7 +119,7 @@ struct PlanSlot {
 /// The data the calls run against, made by [`Fixture::setup`].
 pub struct Fixture {
     channels: Vec<Channel>,
-    identity: ClientIdentity,
+    identity: Credentials,
     municipality: String,
     /// Told apart from other runs on the same daemon: request ids and citizen references.
     run_id: String,
@@ -164,7 +164,7 @@ impl Fixture {
     /// Creates `cases` cases of `municipality`, each with a plan holding one activity.
     pub async fn setup(
         channels: Vec<Channel>,
-        identity: ClientIdentity,
+        identity: Credentials,
         municipality: &str,
         cases: usize,
     ) -> anyhow::Result<Self> {

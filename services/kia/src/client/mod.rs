@@ -111,7 +111,7 @@ impl Connection {
             .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
         let credentials = match args.token.clone().or(config.token) {
             Some(token) => Credentials::bearer(&token).map_err(usage)?,
-            None => match std::env::var("KIA_DEV_IDENTITY") {
+            None => match std::env::var(DEV_IDENTITY_VAR) {
                 Ok(raw) if !raw.is_empty() => {
                     Credentials::Dev(DevIdentity::parse(&raw).map_err(usage)?)
                 }
