@@ -42,6 +42,11 @@ impl CaseId {
     pub fn as_uuid(&self) -> Uuid {
         self.0
     }
+
+    /// The identifier a database column holds (as `FromStr` accepts any UUID).
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
 }
 
 impl fmt::Display for CaseId {

@@ -1,8 +1,15 @@
-//! The sweep benchmark behind `kia bench sweep`: N open cases with plans of ten activities, a
-//! plain full-table read of the same rows, a sweep that evaluates every case (all due), and a
-//! second sweep right after it, with nothing due — all in one run on one database.
+//! The sweep benchmark behind `kia bench sweep`, in one run on one database:
+//! - N open cases, each with a plan of ten activities, their first sick days spread over 300
+//!   days (week 9 to week 51 of sickness), so the caseload is at every stage at once;
+//! - a plain full-table read of the same rows (facts and plan documents, not decoded);
+//! - the first sweep, with every case due (it raises the caseload's alerts);
+//! - the same day again, with nothing due;
+//! - the next day: the sweep the engine runs each day, over the cases due that day;
+//! - every case again as of that day, as after the clock moved: it must change nothing, since a
+//!   case not due has, by its next-check date, nothing new.
 
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -13,83 +20,104 @@ use kia_domain::plan::{
     Activity, ActivityId, ActivityKind, EmploymentActivity, EmploymentKind, Goal, GoalId, GoalKind,
     HealthKind, Plan, PlanKind, PlanStage, Roles,
 };
+use kia_store::testing::SeedCase;
 use kia_store::{ALERT_PARTITIONS, Store, StoreOptions};
+use serde::Serialize;
 
-use crate::engine::{EVERYTHING, evaluate_inputs, for_each_due_page};
+use crate::engine::{
+    EVERYTHING, evaluate_off_runtime, for_each_due_page, on_partitions, sweep_concurrency,
+};
+
+/// Kinds of benchmark case: first sick days 60 to 359 days back.
+const KINDS: i64 = 300;
 
 /// What one run measured.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SweepReport {
     pub cases: u64,
-    pub seed: Duration,
-    /// The plain read: every case's facts and plan document, not decoded.
-    pub plain_read: Duration,
+    pub seed_s: f64,
+    /// The plain read: every case's facts and plan document, not decoded, on one connection.
+    pub plain_read_s: f64,
     pub plain_rows: u64,
     pub plain_bytes: u64,
-    /// Every case due: load, decode, evaluate, store.
-    pub full_sweep: Duration,
+    /// Partitions swept at once (one per core).
+    pub concurrency: usize,
+    /// Every case due: load, decode, evaluate, store (raising the caseload's alerts).
+    pub first: Pass,
+    /// The same day again: nothing is due.
+    pub idle: Pass,
+    /// The next day: the cases due that day.
+    pub next_day: Pass,
+    /// Every case again as of the next day (as after the clock moved): changes nothing.
+    pub everything: Pass,
+    /// The process's peak resident memory (Linux VmHWM), in MB.
+    pub peak_rss_mb: Option<f64>,
+}
+
+/// One sweep.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Pass {
+    pub seconds: f64,
     pub evaluated: usize,
     pub alert_changes: usize,
+    /// Time per step, summed over pages (pages run on several cores at once, so the sum can
+    /// exceed `seconds`).
     pub steps: Steps,
-    /// Right after, with nothing due: the sweep reads the schedule index only.
-    pub idle_sweep: Duration,
-    pub idle_evaluated: usize,
-    /// Every case evaluated again with nothing changed (as after the clock moved).
-    pub unchanged_sweep: Duration,
-    pub unchanged_evaluated: usize,
-    pub unchanged_changes: usize,
-    pub unchanged_steps: Steps,
+}
+
+impl Pass {
+    pub fn per_second(&self) -> f64 {
+        self.evaluated as f64 / self.seconds.max(1e-9)
+    }
 }
 
 impl SweepReport {
-    pub fn per_second(n: u64, d: Duration) -> f64 {
-        n as f64 / d.as_secs_f64().max(1e-9)
+    pub fn plain_rows_per_second(&self) -> f64 {
+        self.plain_rows as f64 / self.plain_read_s.max(1e-9)
+    }
+
+    fn pass(&self, f: &mut std::fmt::Formatter<'_>, name: &str, p: &Pass) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{name:<13} {} cases evaluated, {} alert changes in {:.2} s = {:.0} cases/s \
+             ({:.2}x the plain read's time)",
+            p.evaluated,
+            p.alert_changes,
+            p.seconds,
+            p.per_second(),
+            p.seconds / self.plain_read_s.max(1e-9)
+        )?;
+        if p.evaluated > 0 {
+            writeln!(
+                f,
+                "              load {:.2} s, evaluate {:.2} s, store {:.2} s (summed over pages)",
+                p.steps.load_s, p.steps.evaluate_s, p.steps.store_s
+            )?;
+        }
+        Ok(())
     }
 }
 
 impl std::fmt::Display for SweepReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let rate = |n: u64, d: Duration| Self::per_second(n, d);
-        writeln!(f, "cases: {}  (seeded in {:.1?})", self.cases, self.seed)?;
+        writeln!(f, "cases: {}  (seeded in {:.1} s)", self.cases, self.seed_s)?;
         writeln!(
             f,
-            "plain read:  {} rows, {:.1} MB in {:.2?} = {:.0} rows/s",
+            "plain read:   {} rows, {:.1} MB in {:.2} s = {:.0} rows/s",
             self.plain_rows,
             self.plain_bytes as f64 / 1e6,
-            self.plain_read,
-            rate(self.plain_rows, self.plain_read)
+            self.plain_read_s,
+            self.plain_rows_per_second()
         )?;
-        writeln!(
-            f,
-            "full sweep:  {} cases evaluated, {} alert changes in {:.2?} = {:.0} cases/s",
-            self.evaluated,
-            self.alert_changes,
-            self.full_sweep,
-            rate(self.evaluated as u64, self.full_sweep)
-        )?;
-        writeln!(
-            f,
-            "             load {:.2?}, evaluate {:.2?}, store {:.2?}",
-            self.steps.load, self.steps.evaluate, self.steps.store
-        )?;
-        writeln!(
-            f,
-            "idle sweep:  {} cases due, {:.2?} for {} cases",
-            self.idle_evaluated, self.idle_sweep, self.cases
-        )?;
-        writeln!(
-            f,
-            "re-sweep:    {} cases evaluated again, {} alert changes in {:.2?} = {:.0} cases/s",
-            self.unchanged_evaluated,
-            self.unchanged_changes,
-            self.unchanged_sweep,
-            rate(self.unchanged_evaluated as u64, self.unchanged_sweep)
-        )?;
-        write!(
-            f,
-            "             load {:.2?}, evaluate {:.2?}, store {:.2?}",
-            self.unchanged_steps.load, self.unchanged_steps.evaluate, self.unchanged_steps.store
-        )
+        self.pass(f, "first sweep:", &self.first)?;
+        self.pass(f, "same day:", &self.idle)?;
+        self.pass(f, "next day:", &self.next_day)?;
+        self.pass(f, "every case:", &self.everything)?;
+        write!(f, "partitions at once: {}", self.concurrency)?;
+        if let Some(mb) = self.peak_rss_mb {
+            write!(f, "; peak memory {mb:.0} MB")?;
+        }
+        Ok(())
     }
 }
 
@@ -181,53 +209,75 @@ fn plan(d0: NaiveDate) -> anyhow::Result<Plan> {
     })
 }
 
-/// Time spent per step of a sweep, summed over its batches.
-#[derive(Debug, Clone, Copy, Default)]
+/// Time per step of a sweep, in seconds, summed over its pages.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Steps {
     /// Reading and decoding the cases, plans, screenings and referrals.
-    pub load: Duration,
+    pub load_s: f64,
     /// Running the rules (timeline, projection, ...).
-    pub evaluate: Duration,
+    pub evaluate_s: f64,
     /// Reconciling and writing alerts, events and the schedule.
-    pub store: Duration,
+    pub store_s: f64,
 }
 
-/// One sweep over every partition as of `now` (the steps of `engine::evaluate_cases`, timed);
-/// returns (cases evaluated, alert changes, time per step).
+/// One sweep over every partition as of `now`, through `through`: the steps of
+/// `engine::evaluate_cases`, timed, on the engine's partition tasks.
 async fn sweep_all(
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
     params: &AlertParams,
     now: DateTime<Utc>,
     through: NaiveDate,
-) -> anyhow::Result<(usize, usize, Steps)> {
+) -> anyhow::Result<Pass> {
     let today = kia_runtime::clock::danish_date(now);
-    let totals = std::sync::Mutex::new((0usize, Steps::default()));
-    let mut evaluated = 0;
-    for partition in 0..ALERT_PARTITIONS {
-        let totals = &totals;
-        evaluated += for_each_due_page(store, partition, through, |cases| async move {
-            let position = store.last_event_position().await?;
-            let t = Instant::now();
-            let inputs = store.alert_inputs(&cases).await?;
-            let load = t.elapsed();
-            let t = Instant::now();
-            let evaluations = evaluate_inputs(&inputs, params, today, position);
-            let evaluate = t.elapsed();
-            let t = Instant::now();
-            let changes = store.reconcile_alerts(&evaluations, now).await?;
-            let stored = t.elapsed();
-            if let Ok(mut totals) = totals.lock() {
-                totals.0 += changes.len();
-                totals.1.load += load;
-                totals.1.evaluate += evaluate;
-                totals.1.store += stored;
+    let totals = Arc::new(Mutex::new(Pass::default()));
+    let started = Instant::now();
+    let evaluated = on_partitions(
+        (0..ALERT_PARTITIONS).collect(),
+        sweep_concurrency(),
+        |partition| {
+            let (store, params, totals) = (store.clone(), params.clone(), totals.clone());
+            async move {
+                let store = store.as_ref();
+                for_each_due_page(store, partition, through, |cases| {
+                    let (params, totals) = (params.clone(), totals.clone());
+                    async move {
+                        let position = store.last_event_position().await?;
+                        let t = Instant::now();
+                        let inputs = store.alert_inputs(&cases).await?;
+                        let load = t.elapsed();
+                        let t = Instant::now();
+                        let evaluations =
+                            evaluate_off_runtime(inputs, params, today, position).await?;
+                        let evaluate = t.elapsed();
+                        let t = Instant::now();
+                        let changes = store.reconcile_alerts(&evaluations, now).await?;
+                        let stored = t.elapsed();
+                        if let Ok(mut totals) = totals.lock() {
+                            totals.alert_changes += changes.len();
+                            totals.steps.load_s += load.as_secs_f64();
+                            totals.steps.evaluate_s += evaluate.as_secs_f64();
+                            totals.steps.store_s += stored.as_secs_f64();
+                        }
+                        Ok(())
+                    }
+                })
+                .await
             }
-            Ok(())
-        })
-        .await?;
-    }
-    let (changes, steps) = totals.into_inner().unwrap_or_default();
-    Ok((evaluated, changes, steps))
+        },
+    )
+    .await?;
+    let mut pass = totals.lock().map(|p| *p).unwrap_or_default();
+    pass.seconds = started.elapsed().as_secs_f64();
+    pass.evaluated = evaluated;
+    Ok(pass)
+}
+
+/// This process's peak resident memory (Linux `/proc/self/status`, VmHWM), in MB.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// Seeds `cases` cases into the empty database at `url` and measures (see [`SweepReport`]).
@@ -237,53 +287,48 @@ pub async fn sweep(url: &str, cases: u64) -> anyhow::Result<SweepReport> {
         .context("opening the database")?;
     store.migrate().await.context("migrating")?;
     let now = Utc::now();
-    let d0 = kia_runtime::clock::danish_date(now) - chrono::Duration::days(60);
-    let facts_json = serde_json::to_string(&facts(d0))?;
-    let plan_json =
-        serde_json::to_string(&plan(d0)?)?.replace(&CaseId::new(0, 0).to_string(), "@CASE@");
+    let today = kia_runtime::clock::danish_date(now);
+    let kinds = (0..KINDS)
+        .map(|k| {
+            let d0 = today - chrono::Duration::days(60 + k);
+            Ok(SeedCase {
+                first_sick_day: d0,
+                facts: serde_json::to_string(&facts(d0))?,
+                plan: serde_json::to_string(&plan(d0)?)?
+                    .replace(&CaseId::new(0, 0).to_string(), "@CASE@"),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
 
     let started = Instant::now();
-    kia_store::testing::seed_open_cases(url, cases, d0, &facts_json, &plan_json)
+    kia_store::testing::seed_open_cases(url, cases, &kinds)
         .await
         .context("seeding cases")?;
-    let seed = started.elapsed();
+    let seed_s = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
     let (plain_rows, plain_bytes) = kia_store::testing::read_cases_and_plans(url).await?;
-    let plain_read = started.elapsed();
+    let plain_read_s = started.elapsed().as_secs_f64();
 
     let params = AlertParams::default();
-    let started = Instant::now();
-    let today = kia_runtime::clock::danish_date(now);
-    let (evaluated, alert_changes, steps) = sweep_all(store.as_ref(), &params, now, today).await?;
-    let full_sweep = started.elapsed();
-
-    let started = Instant::now();
-    let (idle_evaluated, _, _) = sweep_all(store.as_ref(), &params, now, today).await?;
-    let idle_sweep = started.elapsed();
-
-    // Every case again, as after the clock moved: nothing changes, everything is read.
-    let started = Instant::now();
-    let (unchanged_evaluated, unchanged_changes, unchanged_steps) =
-        sweep_all(store.as_ref(), &params, now, EVERYTHING).await?;
-    let unchanged_sweep = started.elapsed();
+    let first = sweep_all(&store, &params, now, today).await?;
+    let idle = sweep_all(&store, &params, now, today).await?;
+    let tomorrow = now + chrono::Duration::days(1);
+    let next_day = sweep_all(&store, &params, tomorrow, today + chrono::Duration::days(1)).await?;
+    let everything = sweep_all(&store, &params, tomorrow, EVERYTHING).await?;
     store.close().await;
     Ok(SweepReport {
         cases,
-        seed,
-        plain_read,
+        seed_s,
+        plain_read_s,
         plain_rows,
         plain_bytes,
-        full_sweep,
-        evaluated,
-        alert_changes,
-        steps,
-        idle_sweep,
-        idle_evaluated,
-        unchanged_sweep,
-        unchanged_evaluated,
-        unchanged_changes,
-        unchanged_steps,
+        concurrency: sweep_concurrency(),
+        first,
+        idle,
+        next_day,
+        everything,
+        peak_rss_mb: peak_rss_mb(),
     })
 }
 
@@ -292,28 +337,29 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    #[tokio::test]
-    async fn a_small_sweep_evaluates_every_case_once_then_none() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_small_sweep_evaluates_every_case_once_then_only_the_due_ones() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-        let report = sweep(&url, 40).await.unwrap();
-        assert_eq!(report.plain_rows, 40);
-        assert_eq!(report.evaluated, 40);
+        let report = sweep(&url, 600).await.unwrap();
+        assert_eq!(report.plain_rows, 600);
+        assert_eq!(report.first.evaluated, 600);
         assert!(
-            report.alert_changes >= 40,
+            report.first.alert_changes >= 600,
             "each case's plan slips (AL-09): {report}"
         );
         assert_eq!(
-            report.idle_evaluated, 0,
+            report.idle.evaluated, 0,
             "nothing is due again the same day"
         );
-        assert_eq!(
-            report.unchanged_evaluated, 40,
-            "a full sweep reads every case"
+        assert!(
+            report.next_day.evaluated > 0 && report.next_day.alert_changes > 0,
+            "a day later, cases are due and their alerts move on: {report}"
         );
+        assert_eq!(report.everything.evaluated, 600, "every case is read again");
         assert_eq!(
-            report.unchanged_changes, 0,
-            "evaluating again changes nothing"
+            report.everything.alert_changes, 0,
+            "a case not due has nothing new: {report}"
         );
     }
 }

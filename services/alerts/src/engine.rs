@@ -19,7 +19,7 @@ use kia_domain::case::CaseId;
 use kia_runtime::Context;
 use kia_runtime::clock::danish_date;
 use kia_store::{
-    ALERT_PARTITIONS, AlertChange, AlertChangeKind, AlertInputs, CaseEvaluation, Store,
+    ALERT_PARTITIONS, AlertChange, AlertChangeKind, AlertInputs, CaseEvaluation, Store, StoreError,
     StoreResult, StoredEvent,
 };
 use tokio::sync::{Mutex, Notify};
@@ -102,8 +102,62 @@ where
     let position = store.last_event_position().await?;
     let now = now().await?;
     let inputs = store.alert_inputs(cases).await?;
-    let evaluations = evaluate_inputs(&inputs, params, danish_date(now), position);
+    let evaluations =
+        evaluate_off_runtime(inputs, params.clone(), danish_date(now), position).await?;
     store.reconcile_alerts(&evaluations, now).await
+}
+
+/// [`evaluate_inputs`] on the blocking pool: the rules are CPU work (tens of milliseconds for a
+/// page) that would otherwise hold an async worker away from the RPCs, and two sweeping
+/// partitions evaluate on two cores.
+pub async fn evaluate_off_runtime(
+    inputs: Vec<AlertInputs>,
+    params: AlertParams,
+    today: NaiveDate,
+    position: i64,
+) -> StoreResult<Vec<CaseEvaluation>> {
+    tokio::task::spawn_blocking(move || evaluate_inputs(&inputs, &params, today, position))
+        .await
+        .map_err(|e| StoreError::Other(format!("the rule evaluation stopped: {e}")))
+}
+
+/// Runs `f` on every partition of `order`, `concurrency` at a time, each on a task of its own
+/// (so the partitions' work spreads over the cores); the sum of what they return. Every
+/// partition runs even when one fails; the first failure is returned.
+pub async fn on_partitions<F, Fut>(order: Vec<u32>, concurrency: usize, f: F) -> StoreResult<usize>
+where
+    F: Fn(u32) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<usize>> + Send + 'static,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut pending = order.into_iter();
+    let (mut total, mut failed) = (0, None);
+    loop {
+        while tasks.len() < concurrency.max(1) {
+            let Some(partition) = pending.next() else {
+                break;
+            };
+            tasks.spawn(f(partition));
+        }
+        let Some(done) = tasks.join_next().await else {
+            break;
+        };
+        match done {
+            Ok(Ok(n)) => total += n,
+            Ok(Err(err)) => {
+                failed.get_or_insert(err);
+            }
+            Err(err) => {
+                failed.get_or_insert(StoreError::Other(format!("a sweep task stopped: {err}")));
+            }
+        }
+    }
+    failed.map_or(Ok(total), Err)
+}
+
+/// Sweep partitions worked on at once: one per core.
+pub fn sweep_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
 }
 
 /// Pages (by keyset, [`BATCH`] at a time) through the cases of a sweep partition whose next
@@ -361,43 +415,44 @@ impl Engine {
 
     /// One pass over the partitions this replica can claim: the cases due today, or every
     /// scheduled case when `everything` (the clock moved, perhaps backwards).
-    pub async fn sweep(&self, everything: bool) -> StoreResult<usize> {
+    pub async fn sweep(self: &Arc<Self>, everything: bool) -> StoreResult<usize> {
         let started = Instant::now();
-        let store = self.ctx.store.as_ref();
         // A clock that moved (perhaps backwards) makes every next-check date suspect.
         let everything = self.refresh_clock().await? || everything;
         let today = self.ctx.clock.today();
         let through = if everything { EVERYTHING } else { today };
-        let mut evaluated = 0;
         // Start at a different partition on each replica so concurrent sweeps rarely collide.
         let first = self.options.holder.bytes().map(u32::from).sum::<u32>() % ALERT_PARTITIONS;
-        for i in 0..ALERT_PARTITIONS {
-            let partition = (first + i) % ALERT_PARTITIONS;
-            let lease = [format!("alerts.sweep.{partition}")];
-            if store
-                .claim_leases(&lease, &self.options.holder, Utc::now(), SWEEP_LEASE_TTL)
-                .await?
-                .is_empty()
-            {
-                continue; // another replica sweeps it now
-            }
-            let result = self.sweep_partition(partition, through).await;
-            store.release_leases(&lease, &self.options.holder).await?;
-            evaluated += result?;
-        }
+        let order = (0..ALERT_PARTITIONS)
+            .map(|i| (first + i) % ALERT_PARTITIONS)
+            .collect();
+        let evaluated = on_partitions(order, sweep_concurrency(), |partition| {
+            let engine = self.clone();
+            async move { engine.sweep_partition(partition, through).await }
+        })
+        .await?;
         self.metrics.sweep(started.elapsed());
         tracing::debug!(evaluated, everything, "alert sweep done");
         Ok(evaluated)
     }
 
+    /// Sweeps one partition unless another replica holds its lease (then: 0 cases).
     async fn sweep_partition(&self, partition: u32, through: NaiveDate) -> StoreResult<usize> {
-        for_each_due_page(
-            self.ctx.store.as_ref(),
-            partition,
-            through,
-            |cases| async move { self.evaluate(&cases).await.map(drop) },
-        )
-        .await
+        let store = self.ctx.store.as_ref();
+        let lease = [format!("alerts.sweep.{partition}")];
+        if store
+            .claim_leases(&lease, &self.options.holder, Utc::now(), SWEEP_LEASE_TTL)
+            .await?
+            .is_empty()
+        {
+            return Ok(0); // another replica sweeps it now
+        }
+        let swept = for_each_due_page(store, partition, through, |cases| async move {
+            self.evaluate(&cases).await.map(drop)
+        })
+        .await;
+        store.release_leases(&lease, &self.options.holder).await?;
+        swept
     }
 
     /// Follows the clock other replicas set: on each event-log change, reads the stored setting
@@ -415,5 +470,42 @@ impl Engine {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_partition_runs_once_at_most_n_at_a_time_and_a_failure_is_reported() {
+        let ran = Arc::new(Mutex::new(Vec::new()));
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let result = on_partitions((0..ALERT_PARTITIONS).collect(), 2, |partition| {
+            let (ran, running, most) = (ran.clone(), running.clone(), most.clone());
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                ran.lock().await.push(partition);
+                running.fetch_sub(1, Ordering::SeqCst);
+                if partition == 5 {
+                    Err(StoreError::Unavailable("partition 5".into()))
+                } else {
+                    Ok(1)
+                }
+            }
+        })
+        .await;
+        assert!(matches!(result, Err(StoreError::Unavailable(m)) if m == "partition 5"));
+        let mut ran = ran.lock().await.clone();
+        ran.sort();
+        assert_eq!(ran, (0..ALERT_PARTITIONS).collect::<Vec<_>>());
+        assert!(most.load(Ordering::SeqCst) <= 2);
+
+        let total = on_partitions(vec![1, 2, 3], 2, |p| async move { Ok(p as usize) }).await;
+        assert_eq!(total.unwrap(), 6);
     }
 }

@@ -355,6 +355,139 @@ fn plan_changes(
     changes
 }
 
+/// A fingerprint of a case's alert conditions: every field an alert keeps of its condition,
+/// in (rule, subject) order. The schedule stores the fingerprint of the unresolved alerts it
+/// left, so an evaluation with the same fingerprint changes nothing and need not read them.
+/// (Two different sets share a fingerprint with odds of 2⁻⁶⁴; a fingerprint that differs only
+/// costs the read.)
+pub fn conditions_digest(conditions: &[AlertCondition]) -> i64 {
+    use sha2_v011::{Digest, Sha256};
+    let mut sorted: Vec<(AlertRule, String, &AlertCondition)> = conditions
+        .iter()
+        .map(|c| (c.rule, c.subject.key(), c))
+        .collect();
+    sorted.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let mut hash = Sha256::new();
+    for (rule, subject, c) in sorted {
+        for field in [
+            rule.as_str(),
+            &subject,
+            c.severity.as_str(),
+            c.recipient.organisation.as_deref().unwrap_or("\u{0}"),
+            &c.recipient.role,
+            &c.cause,
+            &c.data.to_string(),
+            &c.due_on.map(|d| d.to_string()).unwrap_or_default(),
+        ] {
+            // Length-prefixed, so no two field lists run together into the same bytes.
+            hash.update((field.len() as u64).to_le_bytes());
+            hash.update(field.as_bytes());
+        }
+    }
+    let bytes = hash.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&bytes[..8]);
+    i64::from_le_bytes(first)
+}
+
+/// What the schedule holds for a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Scheduled {
+    position: i64,
+    next_check: Option<NaiveDate>,
+    digest: Option<i64>,
+}
+
+/// A schedule row to write.
+#[derive(Debug, Clone, Copy)]
+struct ScheduleRow {
+    case: CaseId,
+    partition: u32,
+    next_check: Option<NaiveDate>,
+    position: i64,
+    digest: i64,
+}
+
+/// How a batch of evaluations changes the store.
+#[derive(Debug, Default)]
+struct Triage<'a> {
+    /// Evaluations whose conditions' fingerprint is not the stored one: their unresolved
+    /// alerts are read and reconciled.
+    changed: Vec<&'a CaseEvaluation>,
+    /// Schedule rows to write whole.
+    schedule: Vec<ScheduleRow>,
+    /// Cases whose alerts and next check stay as stored, by the newer log position to record
+    /// (so an evaluation that saw an older position still cannot overwrite them).
+    seen_at: BTreeMap<i64, Vec<CaseId>>,
+}
+
+/// Sorts a batch of evaluations against the schedule. An evaluation that saw an older log
+/// position than the stored one is dropped; one that changes nothing writes nothing.
+fn triage<'a>(
+    evaluations: &'a [CaseEvaluation],
+    scheduled: &HashMap<CaseId, Scheduled>,
+) -> Triage<'a> {
+    let mut triage = Triage::default();
+    for eval in evaluations {
+        let stored = scheduled.get(&eval.case);
+        if stored.is_some_and(|s| s.position > eval.position) {
+            continue; // a newer evaluation is stored
+        }
+        let digest = conditions_digest(&eval.conditions);
+        let row = ScheduleRow {
+            case: eval.case,
+            partition: alert_partition(eval.case),
+            next_check: eval.next_check,
+            position: eval.position,
+            digest,
+        };
+        match stored {
+            Some(s) if s.digest == Some(digest) && s.next_check == eval.next_check => {
+                if s.position < eval.position {
+                    triage
+                        .seen_at
+                        .entry(eval.position)
+                        .or_default()
+                        .push(eval.case);
+                }
+            }
+            Some(s) if s.digest == Some(digest) => triage.schedule.push(row),
+            _ => {
+                triage.changed.push(eval);
+                triage.schedule.push(row);
+            }
+        }
+    }
+    triage
+}
+
+/// The alert changes of the cases `triage` found changed, given their unresolved alerts.
+fn changes_of(
+    changed: &[&CaseEvaluation],
+    mut open: HashMap<CaseId, Vec<AlertRecord>>,
+    now: DateTime<Utc>,
+) -> Vec<AlertChange> {
+    changed
+        .iter()
+        .flat_map(|eval| plan_changes(eval, open.remove(&eval.case).unwrap_or_default(), now))
+        .collect()
+}
+
+/// The alerts a batch raises, and those it changes.
+fn split_raised(changes: &[AlertChange]) -> (Vec<&AlertRecord>, Vec<&AlertRecord>) {
+    let (raised, updated): (Vec<&AlertChange>, Vec<&AlertChange>) = changes
+        .iter()
+        .partition(|c| c.kind == AlertChangeKind::Raised);
+    (
+        raised.into_iter().map(|c| &c.alert).collect(),
+        updated.into_iter().map(|c| &c.alert).collect(),
+    )
+}
+
+/// Rows per multi-row statement: under SQLite's 32,766 and PostgreSQL's 65,535 bound
+/// parameters at 15 a row.
+const ROWS_PER_STATEMENT: usize = 1000;
+
 /// The acknowledgement of an open alert, or why there is none.
 fn acknowledgement(
     mut a: AlertRecord,
@@ -468,10 +601,10 @@ fn assemble(
 
 mod sqlite_impl {
     use super::*;
-    use crate::sqlite::{append, ts};
+    use crate::sqlite::{append, append_all, ts};
     use crate::{SqliteStore, parse_ts};
     use sqlx::sqlite::SqliteRow;
-    use sqlx::{Row, Sqlite, Transaction};
+    use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
     fn opt_ts(raw: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
         raw.as_deref().map(parse_ts).transpose()
@@ -503,74 +636,80 @@ mod sqlite_impl {
         .into_record()
     }
 
-    async fn write_change(
+    /// Writes a batch of alert changes and their events: one statement per kind of change
+    /// and [`ROWS_PER_STATEMENT`] rows. An update of an alert another writer changed first
+    /// fails the whole batch with [`StoreError::Stale`].
+    async fn write_changes(
         tx: &mut Transaction<'_, Sqlite>,
-        change: &AlertChange,
+        changes: &[AlertChange],
     ) -> StoreResult<()> {
-        let a = &change.alert;
-        match change.kind {
-            AlertChangeKind::Raised => {
-                sqlx::query(
-                    "INSERT INTO alerts (id, rule, subject, case_id, municipality,
-                        recipient_organisation, recipient_role, severity, cause, data, due_on,
-                        state, raised_at, updated_at, version)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(a.id.to_string())
-                .bind(a.rule.as_str())
-                .bind(&a.subject)
-                .bind(a.case.to_string())
-                .bind(a.municipality.as_str())
-                .bind(&a.recipient.organisation)
-                .bind(&a.recipient.role)
-                .bind(a.severity.as_str())
-                .bind(&a.cause)
-                .bind(a.data.to_string())
-                .bind(a.due_on)
-                .bind(a.state.as_str())
-                .bind(ts(a.raised_at))
-                .bind(ts(a.updated_at))
-                .bind(a.version)
-                .execute(&mut **tx)
-                .await?;
-            }
-            _ => {
-                sqlx::query(
-                    "UPDATE alerts SET recipient_organisation = ?, recipient_role = ?,
-                        severity = ?, cause = ?, data = ?, due_on = ?, state = ?, updated_at = ?,
-                        acknowledged_by = ?, acknowledged_at = ?, resolved_at = ?, version = ?
-                     WHERE id = ? AND version = ?",
-                )
-                .bind(&a.recipient.organisation)
-                .bind(&a.recipient.role)
-                .bind(a.severity.as_str())
-                .bind(&a.cause)
-                .bind(a.data.to_string())
-                .bind(a.due_on)
-                .bind(a.state.as_str())
-                .bind(ts(a.updated_at))
-                .bind(&a.acknowledged_by)
-                .bind(a.acknowledged_at.map(ts))
-                .bind(a.resolved_at.map(ts))
-                .bind(a.version)
-                .bind(a.id.to_string())
-                .bind(a.version - 1)
-                .execute(&mut **tx)
-                .await
-                .and_then(|r| {
-                    if r.rows_affected() == 1 {
-                        Ok(())
-                    } else {
-                        Err(sqlx::Error::RowNotFound)
-                    }
+        let (raised, updated) = split_raised(changes);
+        for chunk in raised.chunks(ROWS_PER_STATEMENT) {
+            QueryBuilder::<Sqlite>::new(
+                "INSERT INTO alerts (id, rule, subject, case_id, municipality,
+                    recipient_organisation, recipient_role, severity, cause, data, due_on, state,
+                    raised_at, updated_at, version) ",
+            )
+            .push_values(chunk, |mut row, a| {
+                row.push_bind(a.id.to_string())
+                    .push_bind(a.rule.as_str())
+                    .push_bind(a.subject.clone())
+                    .push_bind(a.case.to_string())
+                    .push_bind(a.municipality.to_string())
+                    .push_bind(a.recipient.organisation.clone())
+                    .push_bind(a.recipient.role.clone())
+                    .push_bind(a.severity.as_str())
+                    .push_bind(a.cause.clone())
+                    .push_bind(a.data.to_string())
+                    .push_bind(a.due_on)
+                    .push_bind(a.state.as_str())
+                    .push_bind(ts(a.raised_at))
+                    .push_bind(ts(a.updated_at))
+                    .push_bind(a.version);
+            })
+            .build()
+            .execute(&mut **tx)
+            .await?;
+        }
+        for chunk in updated.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "WITH u (id, previous, recipient_organisation, recipient_role, severity, cause,
+                    data, due_on, state, updated_at, acknowledged_by, acknowledged_at,
+                    resolved_at, version) AS (",
+            );
+            query
+                .push_values(chunk, |mut row, a| {
+                    row.push_bind(a.id.to_string())
+                        .push_bind(a.version - 1)
+                        .push_bind(a.recipient.organisation.clone())
+                        .push_bind(a.recipient.role.clone())
+                        .push_bind(a.severity.as_str())
+                        .push_bind(a.cause.clone())
+                        .push_bind(a.data.to_string())
+                        .push_bind(a.due_on)
+                        .push_bind(a.state.as_str())
+                        .push_bind(ts(a.updated_at))
+                        .push_bind(a.acknowledged_by.clone())
+                        .push_bind(a.acknowledged_at.map(ts))
+                        .push_bind(a.resolved_at.map(ts))
+                        .push_bind(a.version);
                 })
-                .map_err(|e| match e {
-                    sqlx::Error::RowNotFound => StoreError::Stale,
-                    e => e.into(),
-                })?;
+                .push(
+                    ") UPDATE alerts SET recipient_organisation = u.recipient_organisation,
+                        recipient_role = u.recipient_role, severity = u.severity,
+                        cause = u.cause, data = u.data, due_on = u.due_on, state = u.state,
+                        updated_at = u.updated_at, acknowledged_by = u.acknowledged_by,
+                        acknowledged_at = u.acknowledged_at, resolved_at = u.resolved_at,
+                        version = u.version
+                     FROM u WHERE alerts.id = u.id AND alerts.version = u.previous",
+                );
+            let done = query.build().execute(&mut **tx).await?;
+            if done.rows_affected() != chunk.len() as u64 {
+                return Err(StoreError::Stale);
             }
         }
-        append(tx, &alert_event(change)).await
+        let events: Vec<NewEvent> = changes.iter().map(alert_event).collect();
+        append_all(tx, &events).await
     }
 
     #[async_trait]
@@ -581,58 +720,71 @@ mod sqlite_impl {
             now: DateTime<Utc>,
         ) -> StoreResult<Vec<AlertChange>> {
             let ids: Vec<CaseId> = evaluations.iter().map(|e| e.case).collect();
-            let ids_json = json_ids(&ids);
             let mut tx = self.writer.begin().await?;
-            let positions: HashMap<String, i64> = sqlx::query(
-                "SELECT case_id, evaluated_position FROM alert_schedule
-                 WHERE case_id IN (SELECT value FROM json_each(?))",
+            let scheduled: HashMap<CaseId, Scheduled> = sqlx::query(
+                "SELECT case_id, evaluated_position, next_check_on, conditions_digest
+                 FROM alert_schedule WHERE case_id IN (SELECT value FROM json_each(?))",
             )
-            .bind(&ids_json)
+            .bind(json_ids(&ids))
             .fetch_all(&mut *tx)
             .await?
             .iter()
-            .map(|r| Ok((r.try_get("case_id")?, r.try_get("evaluated_position")?)))
+            .map(|r| {
+                let case: String = r.try_get("case_id")?;
+                let scheduled = Scheduled {
+                    position: r.try_get("evaluated_position")?,
+                    next_check: r.try_get("next_check_on")?,
+                    digest: r.try_get("conditions_digest")?,
+                };
+                Ok((case.parse().map_err(StoreError::corrupt)?, scheduled))
+            })
             .collect::<StoreResult<_>>()?;
-            let rows = sqlx::query(
-                "SELECT * FROM alerts WHERE state <> 'resolved'
-                 AND case_id IN (SELECT value FROM json_each(?))",
-            )
-            .bind(&ids_json)
-            .fetch_all(&mut *tx)
-            .await?;
-            let mut open = group_by_case(rows.iter().map(alert_row).collect::<StoreResult<_>>()?);
+            let triage = triage(evaluations, &scheduled);
             let mut changes = Vec::new();
-            let mut schedule = Vec::with_capacity(evaluations.len());
-            for eval in evaluations {
-                let key = eval.case.to_string();
-                if positions.get(&key).is_some_and(|p| *p > eval.position) {
-                    continue; // a newer evaluation is stored
-                }
-                let case_changes =
-                    plan_changes(eval, open.remove(&eval.case).unwrap_or_default(), now);
-                for change in &case_changes {
-                    write_change(&mut tx, change).await?;
-                }
-                changes.extend(case_changes);
-                schedule.push(json!({
-                    "c": key,
-                    "p": alert_partition(eval.case),
-                    "n": eval.next_check,
-                    "e": eval.position,
-                }));
+            if !triage.changed.is_empty() {
+                let changed_ids: Vec<CaseId> = triage.changed.iter().map(|e| e.case).collect();
+                let rows = sqlx::query(
+                    "SELECT * FROM alerts WHERE state <> 'resolved'
+                     AND case_id IN (SELECT value FROM json_each(?))",
+                )
+                .bind(json_ids(&changed_ids))
+                .fetch_all(&mut *tx)
+                .await?;
+                let open = group_by_case(rows.iter().map(alert_row).collect::<StoreResult<_>>()?);
+                changes = changes_of(&triage.changed, open, now);
+                write_changes(&mut tx, &changes).await?;
             }
-            // One statement for the whole batch's schedule.
-            sqlx::query(
-                "INSERT INTO alert_schedule (case_id, partition, next_check_on, evaluated_position)
-                 SELECT json_extract(value, '$.c'), json_extract(value, '$.p'),
-                    json_extract(value, '$.n'), json_extract(value, '$.e')
-                 FROM json_each(?) WHERE true
-                 ON CONFLICT (case_id) DO UPDATE SET next_check_on = excluded.next_check_on,
-                    evaluated_position = excluded.evaluated_position",
-            )
-            .bind(serde_json::Value::from(schedule).to_string())
-            .execute(&mut *tx)
-            .await?;
+            for (position, cases) in &triage.seen_at {
+                sqlx::query(
+                    "UPDATE alert_schedule SET evaluated_position = ?
+                     WHERE case_id IN (SELECT value FROM json_each(?))",
+                )
+                .bind(position)
+                .bind(json_ids(cases))
+                .execute(&mut *tx)
+                .await?;
+            }
+            for chunk in triage.schedule.chunks(ROWS_PER_STATEMENT) {
+                let mut query = QueryBuilder::<Sqlite>::new(
+                    "INSERT INTO alert_schedule (case_id, partition, next_check_on,
+                        evaluated_position, conditions_digest) ",
+                );
+                query
+                    .push_values(chunk, |mut row, s| {
+                        row.push_bind(s.case.to_string())
+                            .push_bind(s.partition)
+                            .push_bind(s.next_check)
+                            .push_bind(s.position)
+                            .push_bind(s.digest);
+                    })
+                    .push(
+                        " ON CONFLICT (case_id) DO UPDATE SET
+                            next_check_on = excluded.next_check_on,
+                            evaluated_position = excluded.evaluated_position,
+                            conditions_digest = excluded.conditions_digest",
+                    );
+                query.build().execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok(changes)
         }
@@ -693,7 +845,7 @@ mod sqlite_impl {
                 Ok(change) => change,
                 Err(refused) => return Ok(Some(refused)),
             };
-            write_change(&mut tx, &change).await?;
+            write_changes(&mut tx, std::slice::from_ref(&change)).await?;
             tx.commit().await?;
             Ok(Some(Acknowledged::Done(change.alert)))
         }
@@ -895,7 +1047,7 @@ mod postgres_impl {
     use crate::postgres::append;
     use sqlx::postgres::PgRow;
     use sqlx::types::Json;
-    use sqlx::{Postgres, Row, Transaction};
+    use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 
     /// Advisory-lock class of per-case alert reconciliation (two-key form: its own key space).
     const ALERT_LOCK_CLASS: i32 = 0x414c;
@@ -930,65 +1082,79 @@ mod postgres_impl {
         cases.iter().map(|c| c.as_uuid()).collect()
     }
 
-    async fn write_change(
+    /// Writes a batch of alert changes and their events (see the SQLite twin).
+    async fn write_changes(
         tx: &mut Transaction<'_, Postgres>,
-        change: &AlertChange,
+        changes: &[AlertChange],
     ) -> StoreResult<()> {
-        let a = &change.alert;
-        match change.kind {
-            AlertChangeKind::Raised => {
-                sqlx::query(
-                    "INSERT INTO alerts (id, rule, subject, case_id, municipality,
-                        recipient_organisation, recipient_role, severity, cause, data, due_on,
-                        state, raised_at, updated_at, version)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-                )
-                .bind(a.id)
-                .bind(a.rule.as_str())
-                .bind(&a.subject)
-                .bind(a.case.as_uuid())
-                .bind(a.municipality.as_str())
-                .bind(&a.recipient.organisation)
-                .bind(&a.recipient.role)
-                .bind(a.severity.as_str())
-                .bind(&a.cause)
-                .bind(Json(&a.data))
-                .bind(a.due_on)
-                .bind(a.state.as_str())
-                .bind(a.raised_at)
-                .bind(a.updated_at)
-                .bind(a.version)
-                .execute(&mut **tx)
-                .await?;
+        let (raised, updated) = split_raised(changes);
+        for chunk in raised.chunks(ROWS_PER_STATEMENT) {
+            QueryBuilder::<Postgres>::new(
+                "INSERT INTO alerts (id, rule, subject, case_id, municipality,
+                    recipient_organisation, recipient_role, severity, cause, data, due_on, state,
+                    raised_at, updated_at, version) ",
+            )
+            .push_values(chunk, |mut row, a| {
+                row.push_bind(a.id)
+                    .push_bind(a.rule.as_str())
+                    .push_bind(a.subject.clone())
+                    .push_bind(a.case.as_uuid())
+                    .push_bind(a.municipality.to_string())
+                    .push_bind(a.recipient.organisation.clone())
+                    .push_bind(a.recipient.role.clone())
+                    .push_bind(a.severity.as_str())
+                    .push_bind(a.cause.clone())
+                    .push_bind(Json(a.data.clone()))
+                    .push_bind(a.due_on)
+                    .push_bind(a.state.as_str())
+                    .push_bind(a.raised_at)
+                    .push_bind(a.updated_at)
+                    .push_bind(a.version);
+            })
+            .build()
+            .execute(&mut **tx)
+            .await?;
+        }
+        for chunk in updated.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::<Postgres>::new(
+                "WITH u (id, previous, recipient_organisation, recipient_role, severity, cause,
+                    data, due_on, state, updated_at, acknowledged_by, acknowledged_at,
+                    resolved_at, version) AS (",
+            );
+            query
+                .push_values(chunk, |mut row, a| {
+                    row.push_bind(a.id)
+                        .push_bind(a.version - 1)
+                        .push_bind(a.recipient.organisation.clone())
+                        .push_bind(a.recipient.role.clone())
+                        .push_bind(a.severity.as_str())
+                        .push_bind(a.cause.clone())
+                        .push_bind(Json(a.data.clone()))
+                        .push_bind(a.due_on)
+                        .push_bind(a.state.as_str())
+                        .push_bind(a.updated_at)
+                        .push_bind(a.acknowledged_by.clone())
+                        .push_bind(a.acknowledged_at)
+                        .push_bind(a.resolved_at)
+                        .push_bind(a.version);
+                })
+                .push(
+                    ") UPDATE alerts SET recipient_organisation = u.recipient_organisation,
+                        recipient_role = u.recipient_role, severity = u.severity,
+                        cause = u.cause, data = u.data, due_on = u.due_on, state = u.state,
+                        updated_at = u.updated_at, acknowledged_by = u.acknowledged_by,
+                        acknowledged_at = u.acknowledged_at, resolved_at = u.resolved_at,
+                        version = u.version
+                     FROM u WHERE alerts.id = u.id AND alerts.version = u.previous",
+                );
+            let done = query.build().execute(&mut **tx).await?;
+            if done.rows_affected() != chunk.len() as u64 {
+                return Err(StoreError::Stale);
             }
-            _ => {
-                let updated = sqlx::query(
-                    "UPDATE alerts SET recipient_organisation = $1, recipient_role = $2,
-                        severity = $3, cause = $4, data = $5, due_on = $6, state = $7,
-                        updated_at = $8, acknowledged_by = $9, acknowledged_at = $10,
-                        resolved_at = $11, version = $12
-                     WHERE id = $13 AND version = $14",
-                )
-                .bind(&a.recipient.organisation)
-                .bind(&a.recipient.role)
-                .bind(a.severity.as_str())
-                .bind(&a.cause)
-                .bind(Json(&a.data))
-                .bind(a.due_on)
-                .bind(a.state.as_str())
-                .bind(a.updated_at)
-                .bind(&a.acknowledged_by)
-                .bind(a.acknowledged_at)
-                .bind(a.resolved_at)
-                .bind(a.version)
-                .bind(a.id)
-                .bind(a.version - 1)
-                .execute(&mut **tx)
-                .await?;
-                if updated.rows_affected() != 1 {
-                    return Err(StoreError::Stale);
-                }
-            }
+        }
+        let events: Vec<NewEvent> = changes.iter().map(alert_event).collect();
+        if !events.is_empty() {
+            append(tx, &events).await?;
         }
         Ok(())
     }
@@ -1014,57 +1180,67 @@ mod postgres_impl {
             .bind(&sorted)
             .execute(&mut *tx)
             .await?;
-            let positions: HashMap<Uuid, i64> = sqlx::query(
-                "SELECT case_id, evaluated_position FROM alert_schedule WHERE case_id = ANY($1)",
+            let scheduled: HashMap<CaseId, Scheduled> = sqlx::query(
+                "SELECT case_id, evaluated_position, next_check_on, conditions_digest
+                 FROM alert_schedule WHERE case_id = ANY($1)",
             )
             .bind(&sorted)
             .fetch_all(&mut *tx)
             .await?
             .iter()
-            .map(|r| Ok((r.try_get("case_id")?, r.try_get("evaluated_position")?)))
+            .map(|r| {
+                let case: Uuid = r.try_get("case_id")?;
+                let scheduled = Scheduled {
+                    position: r.try_get("evaluated_position")?,
+                    next_check: r.try_get("next_check_on")?,
+                    digest: r.try_get("conditions_digest")?,
+                };
+                Ok((CaseId::from_uuid(case), scheduled))
+            })
             .collect::<StoreResult<_>>()?;
-            let rows =
-                sqlx::query("SELECT * FROM alerts WHERE state <> 'resolved' AND case_id = ANY($1)")
-                    .bind(&sorted)
-                    .fetch_all(&mut *tx)
-                    .await?;
-            let mut open = group_by_case(rows.iter().map(alert_row).collect::<StoreResult<_>>()?);
+            let triage = triage(evaluations, &scheduled);
             let mut changes = Vec::new();
-            let mut schedule: (Vec<Uuid>, Vec<i32>, Vec<Option<NaiveDate>>, Vec<i64>) =
-                Default::default();
-            for eval in evaluations {
-                if positions
-                    .get(&eval.case.as_uuid())
-                    .is_some_and(|p| *p > eval.position)
-                {
-                    continue;
-                }
-                let case_changes =
-                    plan_changes(eval, open.remove(&eval.case).unwrap_or_default(), now);
-                for change in &case_changes {
-                    write_change(&mut tx, change).await?;
-                }
-                changes.extend(case_changes);
-                schedule.0.push(eval.case.as_uuid());
-                schedule.1.push(alert_partition(eval.case) as i32);
-                schedule.2.push(eval.next_check);
-                schedule.3.push(eval.position);
+            if !triage.changed.is_empty() {
+                let changed_ids: Vec<CaseId> = triage.changed.iter().map(|e| e.case).collect();
+                let rows = sqlx::query(
+                    "SELECT * FROM alerts WHERE state <> 'resolved' AND case_id = ANY($1)",
+                )
+                .bind(uuids(&changed_ids))
+                .fetch_all(&mut *tx)
+                .await?;
+                let open = group_by_case(rows.iter().map(alert_row).collect::<StoreResult<_>>()?);
+                changes = changes_of(&triage.changed, open, now);
+                write_changes(&mut tx, &changes).await?;
             }
-            sqlx::query(
-                "INSERT INTO alert_schedule (case_id, partition, next_check_on, evaluated_position)
-                 SELECT * FROM UNNEST($1::uuid[], $2::int[], $3::date[], $4::bigint[])
-                 ON CONFLICT (case_id) DO UPDATE SET next_check_on = excluded.next_check_on,
-                    evaluated_position = excluded.evaluated_position",
-            )
-            .bind(&schedule.0)
-            .bind(&schedule.1)
-            .bind(&schedule.2)
-            .bind(&schedule.3)
-            .execute(&mut *tx)
-            .await?;
-            let events: Vec<NewEvent> = changes.iter().map(alert_event).collect();
-            if !events.is_empty() {
-                append(&mut tx, &events).await?;
+            for (position, cases) in &triage.seen_at {
+                sqlx::query(
+                    "UPDATE alert_schedule SET evaluated_position = $1 WHERE case_id = ANY($2)",
+                )
+                .bind(position)
+                .bind(uuids(cases))
+                .execute(&mut *tx)
+                .await?;
+            }
+            for chunk in triage.schedule.chunks(ROWS_PER_STATEMENT) {
+                let mut query = QueryBuilder::<Postgres>::new(
+                    "INSERT INTO alert_schedule (case_id, partition, next_check_on,
+                        evaluated_position, conditions_digest) ",
+                );
+                query
+                    .push_values(chunk, |mut row, s| {
+                        row.push_bind(s.case.as_uuid())
+                            .push_bind(s.partition as i32)
+                            .push_bind(s.next_check)
+                            .push_bind(s.position)
+                            .push_bind(s.digest);
+                    })
+                    .push(
+                        " ON CONFLICT (case_id) DO UPDATE SET
+                            next_check_on = excluded.next_check_on,
+                            evaluated_position = excluded.evaluated_position,
+                            conditions_digest = excluded.conditions_digest",
+                    );
+                query.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(changes)
@@ -1126,8 +1302,7 @@ mod postgres_impl {
                 Ok(change) => change,
                 Err(refused) => return Ok(Some(refused)),
             };
-            write_change(&mut tx, &change).await?;
-            append(&mut tx, &[alert_event(&change)]).await?;
+            write_changes(&mut tx, std::slice::from_ref(&change)).await?;
             tx.commit().await?;
             Ok(Some(Acknowledged::Done(change.alert)))
         }

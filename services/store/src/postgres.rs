@@ -81,17 +81,21 @@ pub(crate) async fn append(
         .bind(EVENT_LOG_LOCK)
         .execute(&mut **tx)
         .await?;
-    for event in events {
-        sqlx::query(
-            "INSERT INTO events (stream_type, stream_id, event_type, municipality, payload, recorded_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+    let recorded_at = Utc::now();
+    for chunk in events.chunks(1000) {
+        sqlx::QueryBuilder::<Postgres>::new(
+            "INSERT INTO events (stream_type, stream_id, event_type, municipality, payload,
+                recorded_at) ",
         )
-        .bind(event.stream_type)
-        .bind(&event.stream_id)
-        .bind(event.event_type)
-        .bind(&event.municipality)
-        .bind(sqlx::types::Json(&event.payload))
-        .bind(Utc::now())
+        .push_values(chunk, |mut row, event| {
+            row.push_bind(event.stream_type)
+                .push_bind(event.stream_id.clone())
+                .push_bind(event.event_type)
+                .push_bind(event.municipality.clone())
+                .push_bind(sqlx::types::Json(event.payload.clone()))
+                .push_bind(recorded_at);
+        })
+        .build()
         .execute(&mut **tx)
         .await?;
     }

@@ -39,7 +39,13 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(options.acquire_timeout)
-            .connect_with(base.clone().create_if_missing(true))
+            .connect_with(
+                base.clone()
+                    .create_if_missing(true)
+                    // A transaction of a sweep page touches thousands of pages: keep them in
+                    // memory rather than spill them to the log mid-transaction.
+                    .pragma("cache_size", WRITER_CACHE_KIB),
+            )
             .await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
@@ -49,6 +55,9 @@ impl SqliteStore {
         Ok(Self { writer, readers })
     }
 }
+
+/// The writer's page cache: 16 MiB (negative: KiB, SQLite's convention).
+const WRITER_CACHE_KIB: &str = "-16384";
 
 /// How kia connects to a SQLite file: WAL, durable commits (`synchronous=FULL`), foreign keys.
 /// The write ceiling of `kia bench` uses the same settings.
@@ -60,7 +69,10 @@ pub(crate) fn connect_options(
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(options.statement_timeout))
+        .busy_timeout(options.statement_timeout)
+        // A multi-row statement inside a transaction keeps its own undo journal: in memory,
+        // not in a temporary file written for each statement.
+        .pragma("temp_store", "memory"))
 }
 
 fn facts_json(case: &Case) -> StoreResult<String> {
@@ -87,21 +99,38 @@ pub(crate) fn case_row(row: &SqliteRow) -> StoreResult<Case> {
 /// Appends an event, and the audit records of the RPC making the change, in the writer's
 /// transaction.
 pub(crate) async fn append(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO events (stream_type, stream_id, event_type, municipality, payload, recorded_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(event.stream_type)
-    .bind(&event.stream_id)
-    .bind(event.event_type)
-    .bind(&event.municipality)
-    .bind(event.payload.to_string())
-    .bind(ts(Utc::now()))
-    .execute(&mut **tx)
-    .await?;
+    append_all(tx, std::slice::from_ref(event)).await
+}
+
+/// Appends events in order, a multi-row statement at a time, and the audit records of the RPC
+/// making the change, in the writer's transaction.
+pub(crate) async fn append_all(
+    tx: &mut Transaction<'_, Sqlite>,
+    events: &[NewEvent],
+) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let recorded_at = ts(Utc::now());
+    for chunk in events.chunks(1000) {
+        sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO events (stream_type, stream_id, event_type, municipality, payload,
+                recorded_at) ",
+        )
+        .push_values(chunk, |mut row, event| {
+            row.push_bind(event.stream_type)
+                .push_bind(event.stream_id.clone())
+                .push_bind(event.event_type)
+                .push_bind(event.municipality.clone())
+                .push_bind(event.payload.to_string())
+                .push_bind(recorded_at.clone());
+        })
+        .build()
+        .execute(&mut **tx)
+        .await?;
+    }
     // The change's audit records, in its own transaction.
-    crate::audit::sqlite_impl::insert(tx, &crate::audit::for_change(std::slice::from_ref(event)))
-        .await
+    crate::audit::sqlite_impl::insert(tx, &crate::audit::for_change(events)).await
 }
 
 /// Records, in the transaction that created it, which resource a request id produced.

@@ -34,18 +34,22 @@ pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, sqlx::Er
     Ok(format!("{base}/{name}"))
 }
 
-/// Bulk-loads `n` open cases (employed, municipality 630) with the same facts and plan (JSON of
-/// `kia_domain` types; `"@CASE@"` in the plan stands for each case's id), each due for alert
-/// evaluation on its first sick day — for benchmarks, in one statement per table, far faster
-/// than creating cases one by one. Ids are UUIDv7-shaped: `01000000-0000-7000-8000-<n in hex>`.
-pub async fn seed_open_cases(
-    url: &str,
-    n: u64,
-    first_sick_day: chrono::NaiveDate,
-    facts_json: &str,
-    plan_json: &str,
-) -> Result<(), sqlx::Error> {
+/// One kind of benchmark case: its first sick day, and its facts and plan as JSON of
+/// `kia_domain` types (`"@CASE@"` in the plan stands for each case's id).
+#[derive(Debug, Clone)]
+pub struct SeedCase {
+    pub first_sick_day: chrono::NaiveDate,
+    pub facts: String,
+    pub plan: String,
+}
+
+/// Bulk-loads `n` open cases (employed, municipality 630), case `i` of kind `i mod
+/// kinds.len()`, each due for alert evaluation on its first sick day — for benchmarks, in one
+/// statement per table, far faster than creating cases one by one. Ids are UUIDv7-shaped:
+/// `01000000-0000-7000-8000-<i in hex>`.
+pub async fn seed_open_cases(url: &str, n: u64, kinds: &[SeedCase]) -> Result<(), sqlx::Error> {
     let n = i64::try_from(n).unwrap_or(i64::MAX);
+    let count = i64::try_from(kinds.len().max(1)).unwrap_or(i64::MAX);
     let now = "2026-11-30T08:00:00.000000Z";
     if url.starts_with("sqlite:") {
         use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
@@ -53,56 +57,89 @@ pub async fn seed_open_cases(
         let options = SqliteConnectOptions::from_str(url)?.synchronous(SqliteSynchronous::Off);
         let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
         let mut tx = conn.begin().await?;
+        sqlx::query(
+            "CREATE TEMP TABLE seed_kinds (k INTEGER PRIMARY KEY, first_sick_day TEXT,
+                facts TEXT, plan TEXT)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        for (k, kind) in kinds.iter().enumerate() {
+            sqlx::query("INSERT INTO seed_kinds VALUES (?, ?, ?, ?)")
+                .bind(k as i64)
+                .bind(kind.first_sick_day)
+                .bind(&kind.facts)
+                .bind(&kind.plan)
+                .execute(&mut *tx)
+                .await?;
+        }
         let seq =
             "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)";
         let id = "printf('01000000-0000-7000-8000-%012x', n)";
+        let join = "FROM seq JOIN seed_kinds s ON s.k = n % ?2";
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "{seq} INSERT INTO cases (id, municipality, first_sick_day, employment_status,
                 employer_reference, citizen_reference, state, category, facts, created_at,
                 updated_at, version)
-             SELECT {id}, '630', ?2, 'employed', 'CVR-11111111', 'bench-' || n, 'open', NULL,
-                ?3, ?4, ?4, 1 FROM seq"
+             SELECT {id}, '630', s.first_sick_day, 'employed', 'CVR-11111111', 'bench-' || n,
+                'open', NULL, s.facts, ?3, ?3, 1 {join}"
         )))
         .bind(n)
-        .bind(first_sick_day)
-        .bind(facts_json)
+        .bind(count)
         .bind(now)
         .execute(&mut *tx)
         .await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "{seq} INSERT INTO plans (case_id, municipality, kind, stage, document, created_at,
                 updated_at, version)
-             SELECT {id}, '630', 'kia_return_plan', 'final',
-                replace(?2, '@CASE@', {id}), ?3, ?3, 1 FROM seq"
+             SELECT {id}, '630', 'kia_return_plan', 'final', replace(s.plan, '@CASE@', {id}),
+                ?3, ?3, 1 {join}"
         )))
         .bind(n)
-        .bind(plan_json)
+        .bind(count)
         .bind(now)
         .execute(&mut *tx)
         .await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "{seq} INSERT INTO alert_schedule (case_id, partition, next_check_on, evaluated_position)
-             SELECT {id}, n % 16, ?2, 0 FROM seq"
+             SELECT {id}, n % 16, s.first_sick_day, 0 {join}"
         )))
         .bind(n)
-        .bind(first_sick_day)
+        .bind(count)
         .execute(&mut *tx)
         .await?;
+        sqlx::query("DROP TABLE seed_kinds")
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
     } else {
         let mut conn = sqlx::PgConnection::connect(url).await?;
+        sqlx::query(
+            "CREATE TEMP TABLE seed_kinds (k bigint PRIMARY KEY, first_sick_day date,
+                facts text, plan text)",
+        )
+        .execute(&mut conn)
+        .await?;
+        for (k, kind) in kinds.iter().enumerate() {
+            sqlx::query("INSERT INTO seed_kinds VALUES ($1, $2, $3, $4)")
+                .bind(k as i64)
+                .bind(kind.first_sick_day)
+                .bind(&kind.facts)
+                .bind(&kind.plan)
+                .execute(&mut conn)
+                .await?;
+        }
         let id = "('01000000-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))";
+        let join = "FROM generate_series(1, $1) AS n JOIN seed_kinds s ON s.k = n % $2";
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO cases (id, municipality, first_sick_day, employment_status,
                 employer_reference, citizen_reference, state, category, facts, created_at,
                 updated_at, version)
-             SELECT {id}::uuid, '630', $2, 'employed', 'CVR-11111111', 'bench-' || n, 'open',
-                NULL, $3::jsonb, $4::timestamptz, $4::timestamptz, 1
-             FROM generate_series(1, $1) AS n"
+             SELECT {id}::uuid, '630', s.first_sick_day, 'employed', 'CVR-11111111',
+                'bench-' || n, 'open', NULL, s.facts::jsonb, $3::timestamptz,
+                $3::timestamptz, 1 {join}"
         )))
         .bind(n)
-        .bind(first_sick_day)
-        .bind(facts_json)
+        .bind(count)
         .bind(now)
         .execute(&mut conn)
         .await?;
@@ -110,20 +147,20 @@ pub async fn seed_open_cases(
             "INSERT INTO plans (case_id, municipality, kind, stage, document, created_at,
                 updated_at, version)
              SELECT {id}::uuid, '630', 'kia_return_plan', 'final',
-                replace($2, '@CASE@', {id})::jsonb, $3::timestamptz, $3::timestamptz, 1
-             FROM generate_series(1, $1) AS n"
+                replace(s.plan, '@CASE@', {id})::jsonb, $3::timestamptz, $3::timestamptz, 1
+             {join}"
         )))
         .bind(n)
-        .bind(plan_json)
+        .bind(count)
         .bind(now)
         .execute(&mut conn)
         .await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO alert_schedule (case_id, partition, next_check_on, evaluated_position)
-             SELECT {id}::uuid, (n % 16)::int, $2, 0 FROM generate_series(1, $1) AS n"
+             SELECT {id}::uuid, (n % 16)::int, s.first_sick_day, 0 {join}"
         )))
         .bind(n)
-        .bind(first_sick_day)
+        .bind(count)
         .execute(&mut conn)
         .await?;
         sqlx::query("ANALYZE").execute(&mut conn).await?;

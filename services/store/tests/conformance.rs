@@ -1253,6 +1253,107 @@ mod alerts {
     }
 
     #[tokio::test]
+    async fn one_batch_raises_updates_resolves_and_leaves_alone_case_by_case() {
+        for (store, _dir) in stores().await {
+            let cases: Vec<Case> = (1..=4).map(|n| case(n, "630")).collect();
+            for c in &cases {
+                store.create_case(c, None).await.unwrap();
+            }
+            let [a, b, c, d] = [&cases[0], &cases[1], &cases[2], &cases[3]];
+            let first = [
+                evaluation(b, vec![al04(b.id, Severity::Warning, 0)], 1),
+                evaluation(c, vec![al04(c.id, Severity::High, 3)], 1),
+                evaluation(d, vec![al04(d.id, Severity::High, 4)], 1),
+            ];
+            assert_eq!(
+                store
+                    .reconcile_alerts(&first, Utc::now())
+                    .await
+                    .unwrap()
+                    .len(),
+                3
+            );
+            let before = store.last_event_position().await.unwrap();
+            // a: raised; b: escalated; c: the same as before; d: its cause went away.
+            let second = [
+                evaluation(a, vec![al04(a.id, Severity::High, 1)], 2),
+                evaluation(b, vec![al04(b.id, Severity::High, 1)], 2),
+                evaluation(c, vec![al04(c.id, Severity::High, 3)], 2),
+                evaluation(d, vec![], 2),
+            ];
+            let changes = store.reconcile_alerts(&second, Utc::now()).await.unwrap();
+            let kinds: Vec<(CaseId, AlertChangeKind)> =
+                changes.iter().map(|ch| (ch.alert.case, ch.kind)).collect();
+            assert_eq!(
+                kinds,
+                [
+                    (a.id, AlertChangeKind::Raised),
+                    (b.id, AlertChangeKind::Updated),
+                    (d.id, AlertChangeKind::Resolved),
+                ],
+                "{}",
+                store.backend()
+            );
+            for ch in &changes {
+                assert_eq!(
+                    store.get_alert(ch.alert.id).await.unwrap().as_ref(),
+                    Some(&ch.alert),
+                    "{}: stored as reported",
+                    store.backend()
+                );
+            }
+            let events: Vec<(String, String)> = store
+                .events_after(before, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| {
+                    (
+                        e.event_type,
+                        e.payload["case_id"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                events,
+                [
+                    ("alerts.raised".to_owned(), a.id.to_string()),
+                    ("alerts.updated".to_owned(), b.id.to_string()),
+                    ("alerts.resolved".to_owned(), d.id.to_string()),
+                ],
+                "{}: one event per change, in order",
+                store.backend()
+            );
+            // The same evaluations once more: nothing changes and nothing is written.
+            let position = store.last_event_position().await.unwrap();
+            assert!(
+                store
+                    .reconcile_alerts(&second, Utc::now())
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            assert_eq!(store.last_event_position().await.unwrap(), position);
+            let open = store
+                .list_alerts(
+                    &AlertFilter {
+                        state: Some(AlertState::Open),
+                        ..Default::default()
+                    },
+                    None,
+                    10,
+                )
+                .await
+                .unwrap();
+            let mut open_cases: Vec<CaseId> = open.iter().map(|x| x.case).collect();
+            open_cases.sort();
+            let mut expected = vec![a.id, b.id, c.id];
+            expected.sort();
+            assert_eq!(open_cases, expected, "{}", store.backend());
+        }
+    }
+
+    #[tokio::test]
     async fn acknowledging_keeps_who_and_when_once_and_never_a_resolved_alert() {
         for (store, _dir) in stores().await {
             let c = case(1, "630");

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
+use super::Output;
+
 #[derive(Debug, Args)]
 pub struct SweepArgs {
     /// Open cases to generate (each with a plan of ten activities).
@@ -16,6 +18,10 @@ pub struct SweepArgs {
     /// directory, removed afterwards.
     #[arg(long, env = "KIA_BENCH_DATABASE_URL")]
     database_url: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    output: Output,
 }
 
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
@@ -36,6 +42,10 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     if let Some(dir) = scratch {
         let _ = std::fs::remove_dir_all(dir);
     }
-    println!("{}", result?);
+    let report = result?;
+    match args.output {
+        Output::Table => println!("{report}"),
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
     Ok(())
 }
