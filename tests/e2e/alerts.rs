@@ -155,7 +155,11 @@ async fn al04_raised_at_d56_updated_not_duplicated_and_resolved_by_the_follow_up
     let alert = warned.alert.unwrap();
     assert_eq!(alert.severity, pb::AlertSeverity::Warning as i32);
     assert_eq!(alert.due_on, day(d0, 55).to_string(), "D55");
-    assert_eq!(data_number(&alert, "days_left"), 7.0);
+    assert!(
+        alert.cause.ends_with(&format!("is due {}", day(d0, 55))),
+        "{}",
+        alert.cause
+    );
     assert_eq!(alert.recipient_role, "caseworker");
     assert!(
         alert.source.contains("003_532c043554107ee2.txt"),
@@ -169,10 +173,10 @@ async fn al04_raised_at_d56_updated_not_duplicated_and_resolved_by_the_follow_up
     let overdue = overdue.alert.unwrap();
     assert_eq!(overdue.alert_id, alert.alert_id);
     assert_eq!(overdue.severity, pb::AlertSeverity::High as i32);
-    assert_eq!(data_number(&overdue, "days_overdue"), 1.0);
     assert!(
-        overdue.cause.contains(&day(d0, 55).to_string())
-            && overdue.cause.contains("1 days overdue"),
+        overdue
+            .cause
+            .ends_with(&format!("was due {} and is overdue", day(d0, 55))),
         "{}",
         overdue.cause
     );
@@ -770,7 +774,6 @@ async fn al07_360_degree_assessment_warned_before_d55_overdue_after_and_resolved
     let (daemon, d0, case_id, mut stream, alert) = unscreened_at_d50(backend).await;
     assert_eq!(alert.severity, pb::AlertSeverity::Warning as i32);
     assert_eq!(alert.due_on, day(d0, 55).to_string(), "D55");
-    assert_eq!(data_number(&alert, "days_left"), 5.0);
     assert_eq!(alert.recipient_role, "screening_group");
     assert!(alert.cause.contains("360-degree"), "{}", alert.cause);
 
@@ -780,11 +783,10 @@ async fn al07_360_degree_assessment_warned_before_d55_overdue_after_and_resolved
     let overdue = overdue.alert.unwrap();
     assert_eq!(overdue.alert_id, alert.alert_id);
     assert_eq!(overdue.severity, pb::AlertSeverity::High as i32);
-    assert_eq!(data_number(&overdue, "days_overdue"), 1.0);
     assert!(
         overdue
             .cause
-            .contains(&format!("was due {} and is 1 days overdue", day(d0, 55))),
+            .contains(&format!("was due {} and is overdue", day(d0, 55))),
         "{}",
         overdue.cause
     );
@@ -812,12 +814,13 @@ async fn al22_a_new_case_unscreened_for_a_week_is_raised_and_resolved_by_the_con
     let raised = next_change(&mut stream, &case_id, "AL-22", pb::AlertChange::Raised).await;
     let alert = raised.alert.unwrap();
     assert_eq!(alert.severity, pb::AlertSeverity::Warning as i32);
-    assert_eq!(data_number(&alert, "days_waiting"), 7.0);
+    assert_eq!(data_number(&alert, "limit_days"), 7.0);
     assert_eq!(alert.recipient_role, "screening_group");
     assert!(
-        alert
-            .cause
-            .contains(&format!("registered {} has waited 7 days", day(d0, 50))),
+        alert.cause.contains(&format!(
+            "registered {} has no concluded screening after 7 days",
+            day(d0, 50)
+        )),
         "{}",
         alert.cause
     );
@@ -1061,11 +1064,9 @@ async fn al05_follow_up_plan_missing_at_the_second_follow_up_is_raised_and_resol
     let overdue = overdue.alert.unwrap();
     assert_eq!(overdue.alert_id, alert.alert_id);
     assert_eq!(overdue.severity, pb::AlertSeverity::High as i32);
-    assert_eq!(data_number(&overdue, "days_overdue"), 1.0);
     assert!(
         overdue.cause.contains(&format!(
-            "the follow-up plan (at the latest at the 2nd follow-up) was due {} and is 1 days \
-             overdue",
+            "the follow-up plan (at the latest at the 2nd follow-up) was due {} and is overdue",
             day(d0, 70)
         )),
         "{}",
@@ -1099,10 +1100,9 @@ async fn al06_next_follow_up_overdue_by_the_category_2_cadence_is_raised_and_res
     assert_eq!(alert.severity, pb::AlertSeverity::High as i32);
     assert_eq!(alert.due_on, day(d0, 78).to_string(), "4 weeks after D50");
     assert_eq!(data_number(&alert, "follow_up"), 2.0);
-    assert_eq!(data_number(&alert, "days_overdue"), 1.0);
     assert!(
         alert.cause.contains(&format!(
-            "follow-up no. 2 (category cadence) was due {} and is 1 days overdue",
+            "follow-up no. 2 (category cadence) was due {} and is overdue",
             day(d0, 78)
         )),
         "{}",
@@ -1140,12 +1140,11 @@ async fn al21_referral_to_start_over_the_contract_target_is_raised_updated_by_th
     assert_eq!(alert.severity, pb::AlertSeverity::High as i32);
     assert_eq!(alert.subject, format!("referral/{referral}"));
     assert_eq!(alert.recipient_role, "contract_manager");
-    assert_eq!(data_number(&alert, "days"), 5.0);
     assert_eq!(data_number(&alert, "target_days"), 4.9);
     assert!(
         alert.cause.contains(&format!(
-            "referral {referral} has waited 5 days (referral_to_start_days), over the \
-             contract's target of 4.9 days"
+            "referral {referral} has waited longer than the contract's target of 4.9 days \
+             (referral_to_start_days)"
         )),
         "{}",
         alert.cause
@@ -1166,6 +1165,7 @@ async fn al21_referral_to_start_over_the_contract_target_is_raised_updated_by_th
     let updated = updated.alert.unwrap();
     assert_eq!(updated.alert_id, alert.alert_id);
     assert_eq!(updated.state, pb::AlertState::Open as i32);
+    assert_eq!(data_number(&updated, "days"), 5.0);
     assert!(
         updated
             .cause

@@ -234,29 +234,27 @@ impl Builder<'_> {
         let lead = i64::from(self.params.lead(rule));
         let warn_from = add_days(due, -lead);
         data["due_on"] = json!(due);
+        // The cause names the due date, not a running count of days: an alert changes when its
+        // condition does (warning → overdue), not every day (clients age it from `due_on`).
         match status {
             Status::Overdue => {
-                let late = (self.today - due).num_days();
-                data["days_overdue"] = json!(late);
                 self.push(
                     rule,
                     rule.severity(),
                     subject,
                     recipient,
-                    format!("{what} was due {due} and is {late} days overdue"),
+                    format!("{what} was due {due} and is overdue"),
                     data,
                     Some(due),
                 );
             }
             Status::Due if lead > 0 && self.today >= warn_from => {
-                let left = (due - self.today).num_days();
-                data["days_left"] = json!(left);
                 self.push(
                     rule,
                     Severity::Warning,
                     subject,
                     recipient,
-                    format!("{what} is due {due} ({left} days left)"),
+                    format!("{what} is due {due}"),
                     data,
                     Some(due),
                 );
@@ -387,18 +385,19 @@ pub fn evaluate(input: &AlertInput<'_>, params: &AlertParams, today: NaiveDate) 
         if t21.met_on.is_none() {
             let flag_on = add_days(input.opened_on, i64::from(params.unscreened_after_days));
             if today >= flag_on {
-                let waited = (today - input.opened_on).num_days();
                 b.push(
                     AlertRule::Al22,
                     AlertRule::Al22.severity(),
                     on_case(),
                     Recipient::jobcentre("screening_group"),
                     format!(
-                        "new case registered {} has waited {waited} days without a concluded \
-                         screening",
-                        input.opened_on
+                        "new case registered {} has no concluded screening after {} days",
+                        input.opened_on, params.unscreened_after_days
                     ),
-                    json!({ "opened_on": input.opened_on, "days_waiting": waited, "due_on": t21.due }),
+                    json!({
+                        "opened_on": input.opened_on, "flagged_on": flag_on,
+                        "limit_days": params.unscreened_after_days, "due_on": t21.due,
+                    }),
                     Some(t21.due),
                 );
             } else {
@@ -459,12 +458,28 @@ pub fn evaluate(input: &AlertInput<'_>, params: &AlertParams, today: NaiveDate) 
     if !closed {
         for cr in input.referrals {
             for w in overdue_waits(cr.contract, cr.referral, today) {
-                let what = if w.still_waiting {
-                    "has waited"
-                } else {
-                    "took"
-                };
+                // A wait still running is said without its running count (it would change the
+                // alert every day); a finished one with the days it took.
                 let metric = w.metric.as_str();
+                let (cause, days) = if w.still_waiting {
+                    (
+                        format!(
+                            "referral {} has waited longer than the contract's target of {} days \
+                             ({metric})",
+                            w.referral, w.target_days
+                        ),
+                        None,
+                    )
+                } else {
+                    (
+                        format!(
+                            "referral {} took {} days ({metric}), over the contract's target of {} \
+                             days",
+                            w.referral, w.days, w.target_days
+                        ),
+                        Some(w.days),
+                    )
+                };
                 b.push(
                     AlertRule::Al21,
                     AlertRule::Al21.severity(),
@@ -473,12 +488,9 @@ pub fn evaluate(input: &AlertInput<'_>, params: &AlertParams, today: NaiveDate) 
                         referral: w.referral.to_string(),
                     },
                     Recipient::jobcentre("contract_manager"),
-                    format!(
-                        "referral {} {what} {} days ({metric}), over the contract's target of {} days",
-                        w.referral, w.days, w.target_days
-                    ),
+                    cause,
                     json!({
-                        "metric": metric, "days": w.days, "target_days": w.target_days,
+                        "metric": metric, "days": days, "target_days": w.target_days,
                         "still_waiting": w.still_waiting, "contract_id": cr.contract.id.to_string(),
                     }),
                     None,

@@ -105,7 +105,12 @@ fn al04_warns_a_week_before_d55_and_is_overdue_from_d56() {
     assert_eq!(warning.len(), 1);
     assert_eq!(warning[0].severity, Severity::Warning);
     assert_eq!(warning[0].due_on, Some(on(55)));
-    assert_eq!(warning[0].data["days_left"], 7);
+    assert_eq!(warning[0].data["due_on"], "2009-03-29");
+    assert_eq!(
+        e.rule(49, AlertRule::Al04),
+        warning,
+        "the warning says the due date, not a count of days left that changes daily"
+    );
     assert_eq!(warning[0].subject, Subject::Case { case: case() });
     assert_eq!(warning[0].recipient, Recipient::jobcentre("caseworker"));
     assert_eq!(e.at(48).next_check, Some(on(56)));
@@ -113,12 +118,18 @@ fn al04_warns_a_week_before_d55_and_is_overdue_from_d56() {
     let overdue = e.rule(56, AlertRule::Al04);
     assert_eq!(overdue.len(), 1);
     assert_eq!(overdue[0].severity, Severity::High);
-    assert_eq!(overdue[0].data["days_overdue"], 1);
     assert_eq!(overdue[0].data["rule_id"], "T-11");
     assert!(
-        overdue[0].cause.contains("2009-03-29"),
+        overdue[0]
+            .cause
+            .ends_with("was due 2009-03-29 and is overdue"),
         "{}",
         overdue[0].cause
+    );
+    assert_eq!(
+        e.rule(80, AlertRule::Al04),
+        overdue,
+        "an overdue alert stays as it is day after day (clients age it from due_on)"
     );
 }
 
@@ -211,7 +222,13 @@ fn al22_new_case_not_screened_after_a_week() {
     assert_eq!(e.at(48).next_check, Some(on(49)));
     let al22 = e.rule(49, AlertRule::Al22);
     assert_eq!(al22.len(), 1);
-    assert_eq!(al22[0].data["days_waiting"], 7);
+    assert_eq!(al22[0].data["limit_days"], 7);
+    assert_eq!(al22[0].data["flagged_on"], on(49).to_string());
+    assert_eq!(
+        e.rule(60, AlertRule::Al22),
+        al22,
+        "unchanged while it waits"
+    );
     e.screened = Some(on(49));
     assert!(e.rule(49, AlertRule::Al22).is_empty());
 }
@@ -554,13 +571,14 @@ fn al21_referral_waiting_over_the_contract_target_names_the_metric_and_the_days(
     assert!(al21(54).is_empty(), "4 days: within 4.9");
     let over = al21(55);
     assert_eq!(over.len(), 1, "{over:?}");
-    assert_eq!(over[0].data["days"], 5);
+    assert_eq!(over[0].data["still_waiting"], true);
     assert_eq!(over[0].data["metric"], "referral_to_start_days");
     assert!(
         over[0].cause.ends_with(
-            "has waited 5 days (referral_to_start_days), over the contract's target of 4.9 days"
+            "has waited longer than the contract's target of 4.9 days (referral_to_start_days)"
         ),
         "{}",
         over[0].cause
     );
+    assert_eq!(al21(70), over, "unchanged while the wait goes on");
 }

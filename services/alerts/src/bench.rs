@@ -17,8 +17,8 @@ use kia_domain::alerts::AlertParams;
 use kia_domain::case::{CaseId, EmploymentStatus, ExternalReference};
 use kia_domain::facts::{CaseFacts, Category, ContactMode, FollowUp, Visitation, WeeklyHours};
 use kia_domain::plan::{
-    Activity, ActivityId, ActivityKind, EmploymentActivity, EmploymentKind, Goal, GoalId, GoalKind,
-    HealthKind, Plan, PlanKind, PlanStage, Roles,
+    Activity, ActivityId, ActivityKind, ActivityStatus, EmploymentActivity, EmploymentKind, Goal,
+    GoalId, GoalKind, HealthKind, Plan, PlanKind, PlanStage, Roles,
 };
 use kia_store::testing::SeedCase;
 use kia_store::{ALERT_PARTITIONS, Store, StoreOptions};
@@ -143,8 +143,10 @@ fn facts(d0: NaiveDate) -> CaseFacts {
 }
 
 /// A plan of ten activities in a chain (health, then employment), one of them booked three
-/// weeks late, with a full-return goal: a plan that slips (AL-09) and has work to do every day.
-fn plan(d0: NaiveDate) -> anyhow::Result<Plan> {
+/// weeks late, with a full-return goal: a plan that slips (AL-09). It is kept up to date as of
+/// `today`, as a caseworker keeps it: an activity whose week has passed is completed, the one
+/// under way started.
+fn plan(d0: NaiveDate, today: NaiveDate) -> anyhow::Result<Plan> {
     let day = |n: i64| d0 + chrono::Duration::days(n);
     let kinds = [
         ActivityKind::Health(HealthKind::DiagnosticTest {
@@ -170,6 +172,8 @@ fn plan(d0: NaiveDate) -> anyhow::Result<Plan> {
         )),
     ];
     let mut activities: Vec<Activity> = Vec::new();
+    // When the chain's previous activity ends, as it happens.
+    let mut previous_end = day(0);
     for (i, kind) in kinds.into_iter().enumerate() {
         let id = ActivityId::parse(&format!("a{i}")).map_err(|e| anyhow::anyhow!(e))?;
         let start = 40 + 7 * i as i64;
@@ -178,8 +182,19 @@ fn plan(d0: NaiveDate) -> anyhow::Result<Plan> {
         if let Some(previous) = activities.last() {
             a = a.after([previous.id.clone()]);
         }
+        let mut starts = day(start).max(previous_end);
         if i == 3 {
             a = a.booked(day(start + 21));
+            starts = starts.max(day(start + 21));
+        }
+        previous_end = starts + chrono::Duration::days(7);
+        if starts <= today {
+            a.actual_start = Some(starts);
+            a.status = ActivityStatus::Started;
+            if previous_end < today {
+                a.actual_end = Some(previous_end);
+                a.status = ActivityStatus::Completed;
+            }
         }
         activities.push(a);
     }
@@ -294,7 +309,7 @@ pub async fn sweep(url: &str, cases: u64) -> anyhow::Result<SweepReport> {
             Ok(SeedCase {
                 first_sick_day: d0,
                 facts: serde_json::to_string(&facts(d0))?,
-                plan: serde_json::to_string(&plan(d0)?)?
+                plan: serde_json::to_string(&plan(d0, today)?)?
                     .replace(&CaseId::new(0, 0).to_string(), "@CASE@"),
             })
         })
@@ -336,6 +351,21 @@ pub async fn sweep(url: &str, cases: u64) -> anyhow::Result<SweepReport> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn every_kind_of_plan_is_valid_and_its_projection_fixed_by_its_facts() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        for k in [0, 30, 45, 60, 299] {
+            let d0 = today - chrono::Duration::days(60 + k);
+            let p = plan(d0, today).unwrap();
+            p.validate().unwrap();
+            let goal = |on| kia_domain::plan::project(&p, on).unwrap().goals[0].projected;
+            if k > 60 {
+                // Every activity completed: the return no longer moves with the calendar.
+                assert_eq!(goal(today), goal(today + chrono::Duration::days(1)), "{k}");
+            }
+        }
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_small_sweep_evaluates_every_case_once_then_only_the_due_ones() {
