@@ -442,7 +442,6 @@ macro_rules! bind_entry {
 
 pub(crate) mod sqlite_impl {
     use super::*;
-    use crate::sqlite::ts;
     use crate::{SqliteStore, StoreError};
     use sqlx::Row as _;
 
