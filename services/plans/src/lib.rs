@@ -74,15 +74,51 @@ impl PlanApi {
         raw_case_id: &str,
         need: Need,
     ) -> Result<(Case, Ground), ApiError> {
+        let (case, ground, _) = self.admit(identity, raw_case_id, need, false).await?;
+        Ok((case, ground))
+    }
+
+    /// [`Self::authorize`], and the plan (`None` when the case has none): the owning
+    /// jobcentre's case and plan are read in one query.
+    async fn authorize_plan(
+        &self,
+        identity: &Identity,
+        raw_case_id: &str,
+        need: Need,
+    ) -> Result<(Case, Ground, Option<Plan>), ApiError> {
+        let (case, ground, plan) = self.admit(identity, raw_case_id, need, true).await?;
+        let plan = match plan {
+            Some(read) => read,
+            None => self.ctx.store.get_plan(case.id).await?,
+        };
+        Ok((case, ground, plan))
+    }
+
+    /// The case and the caller's ground, and the plan if `with_plan` and it came with the case.
+    async fn admit(
+        &self,
+        identity: &Identity,
+        raw_case_id: &str,
+        need: Need,
+        with_plan: bool,
+    ) -> Result<(Case, Ground, Option<Option<Plan>>), ApiError> {
         let id = authz::case_id("case_id", raw_case_id)?;
-        let (case, ground) = match identity.kind {
+        let store = &*self.ctx.store;
+        let (case, ground, plan) = match identity.kind {
+            OrganizationKind::Jobcenter if with_plan => {
+                let (case, plan) =
+                    authz::jobcenter_case_with_plan(store, identity, raw_case_id).await?;
+                (case, Ground::Owner, Some(plan))
+            }
             OrganizationKind::Jobcenter => (
-                authz::jobcenter_case(&*self.ctx.store, identity, raw_case_id).await?,
+                authz::jobcenter_case(store, identity, raw_case_id).await?,
                 Ground::Owner,
+                None,
             ),
             OrganizationKind::Employer if need == Need::EmployerView => (
-                authz::case_employer(&*self.ctx.store, identity, id).await?,
+                authz::case_employer(store, identity, id).await?,
                 Ground::Employer,
+                None,
             ),
             OrganizationKind::Provider | OrganizationKind::RehabilitationCentre
                 if need != Need::EmployerView =>
@@ -105,7 +141,7 @@ impl PlanApi {
                     .get_case(id)
                     .await?
                     .ok_or(ApiError::PermissionDenied)?;
-                (case, Ground::Grantee(identity.organization.clone()))
+                (case, Ground::Grantee(identity.organization.clone()), None)
             }
             _ => return Err(ApiError::PermissionDenied),
         };
@@ -114,7 +150,7 @@ impl PlanApi {
             _ => audit::Category::Plan,
         };
         audit::touch(&case.id.to_string(), category);
-        Ok((case, ground))
+        Ok((case, ground, plan))
     }
 
     async fn plan_of(&self, case: &Case) -> Result<Plan, ApiError> {
@@ -189,11 +225,13 @@ impl PlanApi {
         identity: Identity,
         r: pb::GetPlanRequest,
     ) -> Result<pb::GetPlanResponse, ApiError> {
-        let (case, _) = self.authorize(&identity, &r.case_id, Need::Read).await?;
+        let (_, _, plan) = self
+            .authorize_plan(&identity, &r.case_id, Need::Read)
+            .await?;
         let mut invalid = Invalid::default();
         let as_of = convert::optional_date(&mut invalid, "as_of", &r.as_of);
         invalid.into_result(())?;
-        let plan = self.plan_of(&case).await?;
+        let plan = plan.ok_or(ApiError::NotFound { resource: "plan" })?;
         let as_of = as_of.unwrap_or_else(|| self.ctx.clock.today());
         let projection = plan::project(&plan, as_of)?;
         Ok(pb::GetPlanResponse {

@@ -5,12 +5,17 @@
 //! writes the declared accesses in its own transaction, and a read is written by [`AuditSink`]
 //! before the response leaves: when that write fails, the caller gets UNAVAILABLE instead of the
 //! data. Refusals and failures are recorded too, with their outcome.
+//!
+//! Read records are group-committed: one writer task appends the records of every call waiting
+//! at that moment in one transaction, and each call goes on once the transaction holding its
+//! records has committed. A read costs a share of one commit instead of a commit of its own.
 
 use std::sync::Arc;
 
 use kia_store::Store;
-use kia_store::audit::{Action, Actor, AuditScope, Outcome};
+use kia_store::audit::{Action, Actor, AuditEntry, AuditScope, Outcome};
 use opentelemetry::trace::TraceContextExt as _;
+use tokio::sync::{mpsc, oneshot};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 pub use kia_store::audit::{Category, touch};
@@ -22,13 +27,47 @@ use crate::identity::{Identity, OrganizationKind};
 /// The metadata key a caller may set to name its request in the audit trail.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// Where the gate sends the audit records of each call.
+/// Where the gate sends the audit records of each call: the queue of the group-commit writer.
 #[derive(Clone)]
-pub struct AuditSink(pub Arc<dyn Store>);
+pub struct AuditSink {
+    /// Unbounded, yet bounded by the calls in flight (`--max-in-flight`): each waits for its
+    /// answer.
+    queue: mpsc::UnboundedSender<Pending>,
+}
 
 impl std::fmt::Debug for AuditSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("AuditSink")
+    }
+}
+
+/// The records of one call, and where to say whether they were committed.
+struct Pending {
+    entries: Vec<AuditEntry>,
+    committed: oneshot::Sender<Result<(), String>>,
+}
+
+/// Records one commit takes at most, so a transaction stays short under a burst.
+const MAX_BATCH_RECORDS: usize = 1024;
+
+/// Appends what is queued, a batch per transaction, until every sender is gone. A failed
+/// transaction fails every call in it (each is told, and withholds its answer).
+async fn write_batches(store: Arc<dyn Store>, mut queue: mpsc::UnboundedReceiver<Pending>) {
+    while let Some(first) = queue.recv().await {
+        let mut entries = first.entries;
+        let mut waiting = vec![first.committed];
+        while entries.len() < MAX_BATCH_RECORDS {
+            let Ok(next) = queue.try_recv() else { break };
+            entries.extend(next.entries);
+            waiting.push(next.committed);
+        }
+        let result = store
+            .append_audit(&entries)
+            .await
+            .map_err(|e| e.to_string());
+        for call in waiting {
+            let _ = call.send(result.clone());
+        }
     }
 }
 
@@ -90,6 +129,23 @@ pub fn scope_of<T>(identity: &Identity, request: &tonic::Request<T>) -> Arc<Audi
 }
 
 impl AuditSink {
+    /// Starts the writer that appends to `store` (a task on the current tokio runtime).
+    pub fn start(store: Arc<dyn Store>) -> Self {
+        let (queue, pending) = mpsc::unbounded_channel();
+        tokio::spawn(write_batches(store, pending));
+        Self { queue }
+    }
+
+    /// Appends the records of one call; returns once the transaction holding them committed.
+    async fn append(&self, entries: Vec<AuditEntry>) -> Result<(), String> {
+        let stopped = || "the audit writer has stopped".to_owned();
+        let (committed, answer) = oneshot::channel();
+        self.queue
+            .send(Pending { entries, committed })
+            .map_err(|_| stopped())?;
+        answer.await.unwrap_or_else(|_| Err(stopped()))
+    }
+
     /// Writes the records of a finished call. A successful read is recorded before its data is
     /// released; if that fails, so does the call.
     pub async fn settle<T>(
@@ -101,7 +157,7 @@ impl AuditSink {
             Ok(value) => {
                 let entries = scope.entries(Action::Read, Outcome::Success, true);
                 if !entries.is_empty() {
-                    self.0.append_audit(&entries).await.map_err(|err| {
+                    self.append(entries).await.map_err(|err| {
                         tracing::warn!(error = %err, "audit record not written; response withheld");
                         ApiError::Unavailable("the access could not be audited; retry".into())
                     })?;
@@ -115,12 +171,80 @@ impl AuditSink {
                 };
                 let entries = scope.entries(scope.attempted_action(), outcome, false);
                 if !entries.is_empty()
-                    && let Err(audit_err) = self.0.append_audit(&entries).await
+                    && let Err(audit_err) = self.append(entries).await
                 {
                     tracing::warn!(error = %audit_err, "audit record of a failed call not written");
                 }
                 Err(err)
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use kia_store::audit::{ChainHead, verify_chain};
+
+    fn read_of(case_id: &str) -> AuditEntry {
+        AuditEntry {
+            organization: "jc-630".into(),
+            organization_kind: "jobcenter".into(),
+            role: "caseworker".into(),
+            person: None,
+            municipality: Some("630".into()),
+            case_id: Some(case_id.to_owned()),
+            category: "case".into(),
+            action: "read".into(),
+            outcome: "success".into(),
+            purpose: "case_management".into(),
+            rpc: "kia.v1.CaseService/GetCase".into(),
+            request_id: String::new(),
+            trace_id: String::new(),
+        }
+    }
+
+    async fn store(dir: &tempfile::TempDir) -> Arc<dyn Store> {
+        let url = format!("sqlite://{}", dir.path().join("kia.db").display());
+        let store = kia_store::open(&url, &kia_store::StoreOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_call_is_answered_after_its_records_are_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let sink = AuditSink::start(store.clone());
+        let mut calls = tokio::task::JoinSet::new();
+        for i in 0..40 {
+            let (sink, store) = (sink.clone(), store.clone());
+            calls.spawn(async move {
+                let case_id = format!("case-{i}");
+                sink.append(vec![read_of(&case_id)]).await.unwrap();
+                // Committed by the time the call is answered: a reader sees it at once.
+                let records = store.audit_of_cases(&[case_id], 0, 10).await.unwrap();
+                assert_eq!(records.len(), 1);
+            });
+        }
+        while let Some(call) = calls.join_next().await {
+            call.unwrap();
+        }
+        let chain = store.audit_chain(0, 100).await.unwrap();
+        assert_eq!(chain.len(), 40);
+        assert!(verify_chain(&ChainHead::default(), &chain).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_fails_the_calls_waiting_on_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let sink = AuditSink::start(store.clone());
+        sink.append(vec![read_of("case-1")]).await.unwrap();
+        store.close().await;
+        assert!(sink.append(vec![read_of("case-2")]).await.is_err());
     }
 }

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -190,6 +191,69 @@ pub struct Verifier {
     keys: HashMap<String, VerifyingKey>,
     issuer: String,
     audience: String,
+    verified: Arc<VerifiedTokens>,
+}
+
+/// How many verified tokens a process remembers (a few hundred bytes each).
+const VERIFIED_TOKENS: usize = 10_000;
+
+/// Tokens whose signature and claims were checked, with the identity they name: a caller sends
+/// the same token on every call, and the Ed25519 check is the dearest step of a small read.
+/// Keyed by the token's exact text, so any other byte misses and is verified in full; an entry
+/// serves only until the token's `exp` (the trusted keys, issuer and audience are fixed for the
+/// life of the process). Bounded: when full, the expired entries go, and if that frees nothing,
+/// every entry goes (the next calls verify again).
+#[derive(Debug)]
+struct VerifiedTokens {
+    capacity: usize,
+    entries: Mutex<HashMap<String, (i64, Identity)>>,
+}
+
+impl VerifiedTokens {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, Identity)>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The identity of a token verified before, while it has not expired at `now`.
+    fn get(&self, token: &str, now: i64) -> Option<Identity> {
+        let mut entries = self.lock();
+        match entries.get(token) {
+            Some((exp, identity)) if !expired(*exp, now) => Some(identity.clone()),
+            Some(_) => {
+                entries.remove(token);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn insert(&self, token: &str, exp: i64, identity: &Identity, now: i64) {
+        let mut entries = self.lock();
+        if entries.len() >= self.capacity {
+            entries.retain(|_, (exp, _)| !expired(*exp, now));
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(token.to_owned(), (exp, identity.clone()));
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+/// Whether a token with this `exp` has expired at `now` (allowing for clock difference).
+fn expired(exp: i64, now: i64) -> bool {
+    exp + LEEWAY_SECONDS <= now
 }
 
 impl std::fmt::Debug for Verifier {
@@ -224,11 +288,16 @@ impl Verifier {
         if keys.is_empty() {
             anyhow::bail!("the JWKS holds no Ed25519 (OKP) key");
         }
-        Ok(Self {
+        Ok(Self::new(keys, issuer, audience))
+    }
+
+    fn new(keys: HashMap<String, VerifyingKey>, issuer: &str, audience: &str) -> Self {
+        Self {
             keys,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
-        })
+            verified: Arc::new(VerifiedTokens::new(VERIFIED_TOKENS)),
+        }
     }
 
     pub fn from_jwks_file(path: &Path, issuer: &str, audience: &str) -> anyhow::Result<Self> {
@@ -239,8 +308,17 @@ impl Verifier {
 
     /// Checks a compact JWS and returns the identity it names.
     pub fn verify(&self, token: &str) -> Result<Identity, TokenError> {
-        let claims = self.verify_claims(token, unix_now())?;
-        claims.identity().map_err(TokenError::Identity)
+        self.verify_at(token, unix_now())
+    }
+
+    fn verify_at(&self, token: &str, now: i64) -> Result<Identity, TokenError> {
+        if let Some(identity) = self.verified.get(token, now) {
+            return Ok(identity);
+        }
+        let claims = self.verify_claims(token, now)?;
+        let identity = claims.identity().map_err(TokenError::Identity)?;
+        self.verified.insert(token, claims.exp, &identity, now);
+        Ok(identity)
     }
 
     fn verify_claims(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
@@ -269,7 +347,7 @@ impl Verifier {
         key.verify_strict(signed.as_bytes(), &Signature::from_bytes(&signature))
             .map_err(|_| TokenError::BadSignature)?;
         let claims: Claims = decode_json(p)?;
-        if claims.exp + LEEWAY_SECONDS <= now {
+        if expired(claims.exp, now) {
             return Err(TokenError::Expired);
         }
         if claims.iat - LEEWAY_SECONDS > now {
@@ -347,11 +425,11 @@ impl TokenSigner {
 
     /// A verifier that trusts exactly this key.
     pub fn verifier(&self, issuer: &str, audience: &str) -> Verifier {
-        Verifier {
-            keys: HashMap::from([(self.kid.clone(), self.key.verifying_key())]),
-            issuer: issuer.to_owned(),
-            audience: audience.to_owned(),
-        }
+        Verifier::new(
+            HashMap::from([(self.kid.clone(), self.key.verifying_key())]),
+            issuer,
+            audience,
+        )
     }
 
     /// Signs claims into a compact JWS.
@@ -445,6 +523,49 @@ mod tests {
         );
         assert_eq!(v.verify(&forged), Err(TokenError::BadSignature));
         assert_eq!(v.verify("a.b"), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires_and_a_changed_byte_is_verified_again() {
+        let s = signer();
+        let v = s.verifier("kia", "kia");
+        let token = s.sign(&claims(Duration::from_secs(60)));
+        let now = unix_now();
+        assert!(v.verify_at(&token, now).is_ok());
+        assert_eq!(v.verified.len(), 1);
+        // The same token past its expiry: refused, and forgotten.
+        assert_eq!(
+            v.verify_at(&token, now + 60 + LEEWAY_SECONDS),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(v.verified.len(), 0);
+        // The remembered token's header and claims under another signature: checked in full.
+        assert!(v.verify_at(&token, now).is_ok());
+        let (signed, signature) = token.rsplit_once('.').unwrap();
+        let mut bytes = B64.decode(signature).unwrap();
+        bytes[0] ^= 1;
+        let forged = format!("{signed}.{}", B64.encode(bytes));
+        assert_eq!(v.verify_at(&forged, now), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn remembered_tokens_are_bounded() {
+        let identity = claims(Duration::from_secs(60)).identity().unwrap();
+        let tokens = VerifiedTokens::new(3);
+        let now = 1_000;
+        tokens.insert("expired", now - LEEWAY_SECONDS - 1, &identity, now - 100);
+        tokens.insert("a", now + 60, &identity, now);
+        tokens.insert("b", now + 60, &identity, now);
+        // Full: the expired entry makes room.
+        tokens.insert("c", now + 60, &identity, now);
+        assert_eq!(tokens.len(), 3);
+        assert!(tokens.get("a", now).is_some());
+        assert!(tokens.get("expired", now).is_none());
+        // Full of live entries: they all go, the newest stays.
+        tokens.insert("d", now + 60, &identity, now);
+        assert_eq!(tokens.len(), 1);
+        assert!(tokens.get("d", now).is_some());
+        assert!(tokens.get("a", now).is_none());
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! kia.v1 RPC that touches personal data is listed.
 
 use kia_domain::case::{Case, CaseId};
-use kia_store::Store;
+use kia_domain::plan::Plan;
+use kia_store::{Store, StoreResult};
 
 use crate::error::ApiError;
 use crate::identity::{Identity, OrganizationKind as K};
@@ -156,14 +157,38 @@ pub async fn jobcenter_case(
     identity: &Identity,
     raw_id: &str,
 ) -> Result<Case, ApiError> {
+    jobcenter_owned(identity, raw_id, |id| store.get_case(id), |c| c).await
+}
+
+/// [`jobcenter_case`] and the case's plan (`None` when it has none), read in one query.
+pub async fn jobcenter_case_with_plan(
+    store: &dyn Store,
+    identity: &Identity,
+    raw_id: &str,
+) -> Result<(Case, Option<Plan>), ApiError> {
+    jobcenter_owned(identity, raw_id, |id| store.case_with_plan(id), |(c, _)| c).await
+}
+
+/// Something `load` reads by case id, when its case (`case_of`) is the calling jobcenter's.
+async fn jobcenter_owned<T, F>(
+    identity: &Identity,
+    raw_id: &str,
+    load: impl FnOnce(CaseId) -> F,
+    case_of: impl Fn(&T) -> &Case,
+) -> Result<T, ApiError>
+where
+    F: Future<Output = StoreResult<Option<T>>>,
+{
     let scope = identity.jobcenter_municipality()?;
     let id = case_id("case_id", raw_id)?;
-    let found = store.get_case(id).await?;
+    let found = load(id).await?;
     if found.is_some() {
         // Recorded either way: a refused attempt on a case shows in its trail as denied.
         crate::audit::touch(&id.to_string(), crate::audit::Category::Case);
     }
-    owned(found, "case", |c: &Case| &c.intake.municipality == scope)
+    owned(found, "case", |t: &T| {
+        &case_of(t).intake.municipality == scope
+    })
 }
 
 /// Whether the caller is the employer named on the case (its `employer_reference`).

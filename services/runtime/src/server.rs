@@ -53,9 +53,10 @@ impl Gate {
         }
     }
 
-    /// Records every access to personal data the services declare in this store's audit trail.
+    /// Records every access to personal data the services declare in this store's audit trail
+    /// (starts the audit writer task: call it on the runtime that serves).
     pub fn with_audit(mut self, store: Arc<dyn Store>) -> Self {
-        self.audit = Some(crate::audit::AuditSink(store));
+        self.audit = Some(crate::audit::AuditSink::start(store));
         self
     }
 

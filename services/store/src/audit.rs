@@ -132,27 +132,39 @@ pub fn record_hash(
     entry: &AuditEntry,
     prev_hash: &str,
 ) -> String {
-    let e = entry;
-    let canonical = serde_json::json!([
-        sequence,
-        recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        e.organization,
-        e.organization_kind,
-        e.role,
-        e.person,
-        e.municipality,
-        e.case_id,
-        e.category,
-        e.action,
-        e.outcome,
-        e.purpose,
-        e.rpc,
-        e.request_id,
-        e.trace_id,
-        prev_hash,
-    ]);
-    let digest = sha2_v011::Sha256::digest(canonical.to_string().as_bytes());
+    let canonical = fields(sequence, recorded_at, entry, prev_hash);
+    let digest =
+        sha2_v011::Sha256::digest(serde_json::Value::Array(canonical).to_string().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A record's fields up to its previous hash, in [`COLUMNS`] order: what its hash covers.
+fn fields(
+    sequence: i64,
+    recorded_at: DateTime<Utc>,
+    e: &AuditEntry,
+    prev_hash: &str,
+) -> Vec<serde_json::Value> {
+    vec![
+        sequence.into(),
+        recorded_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            .into(),
+        e.organization.as_str().into(),
+        e.organization_kind.as_str().into(),
+        e.role.as_str().into(),
+        e.person.as_deref().into(),
+        e.municipality.as_deref().into(),
+        e.case_id.as_deref().into(),
+        e.category.as_str().into(),
+        e.action.as_str().into(),
+        e.outcome.as_str().into(),
+        e.purpose.as_str().into(),
+        e.rpc.as_str().into(),
+        e.request_id.as_str().into(),
+        e.trace_id.as_str().into(),
+        prev_hash.into(),
+    ]
 }
 
 /// Builds the next links of the chain after `(last_sequence, last_hash)`, stamped `now`.
@@ -430,7 +442,6 @@ macro_rules! bind_entry {
 
 pub(crate) mod sqlite_impl {
     use super::*;
-    use crate::sqlite::ts;
     use crate::{SqliteStore, StoreError};
     use sqlx::Row as _;
 
@@ -448,14 +459,26 @@ pub(crate) mod sqlite_impl {
                 .await?
                 .map(|r| Ok::<_, sqlx::Error>((r.try_get("sequence")?, r.try_get("hash")?)))
                 .transpose()?;
-        for r in link(last, entries, Utc::now()) {
-            let query = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO audit_events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            )))
-            .bind(r.sequence)
-            .bind(ts(r.recorded_at));
-            bind_entry!(query, r).execute(&mut **tx).await?;
-        }
+        // One statement for the whole batch, its rows as one JSON array in COLUMNS order: a
+        // statement per row would hand each row to the connection's thread and back.
+        let rows: Vec<serde_json::Value> = link(last, entries, Utc::now())
+            .into_iter()
+            .map(|r| {
+                let mut row = fields(r.sequence, r.recorded_at, &r.entry, &r.prev_hash);
+                row.push(r.hash.into());
+                serde_json::Value::Array(row)
+            })
+            .collect();
+        let values: Vec<String> = (0..COLUMNS.split(',').count())
+            .map(|i| format!("json_extract(value, '$[{i}]')"))
+            .collect();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO audit_events ({COLUMNS}) SELECT {} FROM json_each(?)",
+            values.join(", ")
+        )))
+        .bind(serde_json::Value::Array(rows).to_string())
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 

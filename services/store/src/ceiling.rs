@@ -1,5 +1,5 @@
 //! The raw write ceiling of `kia bench`: one durable commit of one row, on the same connection
-//! settings as the store (SQLite WAL with `synchronous=FULL` and one writer; PostgreSQL's pool),
+//! and pool settings as the store (SQLite WAL with `synchronous=FULL` and one writer; PostgreSQL's pool),
 //! with nothing of kia around it. kia's durable writes are reported as a share of this figure.
 
 use sqlx::{PgPool, SqlitePool};
@@ -34,9 +34,8 @@ impl RawWriter {
             Ok(Self::Postgres(pool))
         } else {
             let connect = sqlite::connect_options(url, options)?.create_if_missing(true);
-            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            let pool = sqlite::pool_options(options)
                 .max_connections(1)
-                .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
                 .await?;
             sqlx::query(sqlx::AssertSqlSafe(create))

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kia_domain::case::{CaseId, MunicipalityCode};
+use kia_domain::case::{Case, CaseId, MunicipalityCode};
 use kia_domain::plan::{ChangeRecord, Plan, PlanChange};
 use serde_json::json;
 use sqlx::Row;
@@ -78,6 +78,10 @@ pub trait PlanStore: Send + Sync {
     ) -> StoreResult<Created<Plan>>;
 
     async fn get_plan(&self, case: CaseId) -> StoreResult<Option<Plan>>;
+
+    /// The case and its plan (`None` when it has none) in one query, for reading a plan: the
+    /// case decides who may see it. `None` when there is no such case.
+    async fn case_with_plan(&self, case: CaseId) -> StoreResult<Option<(Case, Option<Plan>)>>;
 
     /// Every change record of the plan, in version order (empty when there is no plan).
     async fn plan_history(&self, case: CaseId) -> StoreResult<Vec<ChangeRecord>>;
@@ -291,6 +295,24 @@ mod sqlite_impl {
             row.map(|r| {
                 let doc: String = r.try_get("document")?;
                 serde_json::from_str(&doc).map_err(json_err)
+            })
+            .transpose()
+        }
+
+        async fn case_with_plan(&self, case: CaseId) -> StoreResult<Option<(Case, Option<Plan>)>> {
+            let row = sqlx::query(
+                "SELECT cases.*, plans.document AS plan_document
+                 FROM cases LEFT JOIN plans ON plans.case_id = cases.id WHERE cases.id = ?",
+            )
+            .bind(case.to_string())
+            .fetch_optional(&self.readers)
+            .await?;
+            row.map(|r| {
+                let plan = r
+                    .try_get::<Option<String>, _>("plan_document")?
+                    .map(|doc| serde_json::from_str(&doc).map_err(json_err))
+                    .transpose()?;
+                Ok((crate::sqlite::case_row(&r)?, plan))
             })
             .transpose()
         }
@@ -513,6 +535,21 @@ mod postgres_impl {
                 .await?;
             row.map(|r| Ok(r.try_get::<Json<Plan>, _>("document")?.0))
                 .transpose()
+        }
+
+        async fn case_with_plan(&self, case: CaseId) -> StoreResult<Option<(Case, Option<Plan>)>> {
+            let row = sqlx::query(
+                "SELECT cases.*, plans.document AS plan_document
+                 FROM cases LEFT JOIN plans ON plans.case_id = cases.id WHERE cases.id = $1",
+            )
+            .bind(case.as_uuid())
+            .fetch_optional(&self.pool)
+            .await?;
+            row.map(|r| {
+                let plan = r.try_get::<Option<Json<Plan>>, _>("plan_document")?;
+                Ok((crate::postgres::case_row(&r)?, plan.map(|p| p.0)))
+            })
+            .transpose()
         }
 
         async fn plan_history(&self, case: CaseId) -> StoreResult<Vec<ChangeRecord>> {

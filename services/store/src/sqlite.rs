@@ -36,9 +36,8 @@ impl SqliteStore {
     /// Opens (creating if missing) the database file a `sqlite:` URL names.
     pub async fn open(url: &str, options: &StoreOptions) -> StoreResult<Self> {
         let base = connect_options(url, options)?;
-        let writer = SqlitePoolOptions::new()
+        let writer = pool_options(options)
             .max_connections(1)
-            .acquire_timeout(options.acquire_timeout)
             .connect_with(
                 base.clone()
                     .create_if_missing(true)
@@ -47,9 +46,8 @@ impl SqliteStore {
                     .pragma("cache_size", WRITER_CACHE_KIB),
             )
             .await?;
-        let readers = SqlitePoolOptions::new()
+        let readers = pool_options(options)
             .max_connections(options.max_connections.max(1))
-            .acquire_timeout(options.acquire_timeout)
             .connect_with(base.read_only(true))
             .await?;
         Ok(Self { writer, readers })
@@ -58,6 +56,14 @@ impl SqliteStore {
 
 /// The writer's page cache: 16 MiB (negative: KiB, SQLite's convention).
 const WRITER_CACHE_KIB: &str = "-16384";
+
+/// How kia pools SQLite connections. No ping before a connection is handed out: a file does not
+/// hang up, and each ping is a round trip to the connection's thread.
+pub(crate) fn pool_options(options: &StoreOptions) -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .acquire_timeout(options.acquire_timeout)
+        .test_before_acquire(false)
+}
 
 /// How kia connects to a SQLite file: WAL, durable commits (`synchronous=FULL`), foreign keys.
 /// The write ceiling of `kia bench` uses the same settings.

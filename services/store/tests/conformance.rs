@@ -751,6 +751,41 @@ mod plans {
     }
 
     #[tokio::test]
+    async fn a_case_reads_with_its_current_plan_in_one_call() {
+        for (store, _dir) in stores().await {
+            let with_plan = case(1, "630");
+            let without = case(2, "630");
+            store.create_case(&with_plan, None).await.unwrap();
+            store.create_case(&without, None).await.unwrap();
+            let (plan, record) = first(&with_plan);
+            store
+                .create_plan(&plan, &record, &m630(), None)
+                .await
+                .unwrap();
+            let r2 = plan.record(at(1), author(), specialist("spec"));
+            let p2 = plan.apply(&r2).unwrap();
+            store.update_plan(&p2, &r2, &m630()).await.unwrap();
+
+            let backend = store.backend();
+            assert_eq!(
+                store.case_with_plan(with_plan.id).await.unwrap(),
+                Some((with_plan.clone(), Some(p2))),
+                "{backend}"
+            );
+            assert_eq!(
+                store.case_with_plan(without.id).await.unwrap(),
+                Some((without.clone(), None)),
+                "{backend}"
+            );
+            assert_eq!(
+                store.case_with_plan(case(3, "630").id).await.unwrap(),
+                None,
+                "{backend}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn one_plan_per_case_and_request_ids_replay() {
         for (store, _dir) in stores().await {
             let c = case(1, "630");
