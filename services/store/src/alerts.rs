@@ -785,7 +785,7 @@ mod sqlite_impl {
                     );
                 query.build().execute(&mut *tx).await?;
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(changes)
         }
 
@@ -846,7 +846,7 @@ mod sqlite_impl {
                 Err(refused) => return Ok(Some(refused)),
             };
             write_changes(&mut tx, std::slice::from_ref(&change)).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(Some(Acknowledged::Done(change.alert)))
         }
 
@@ -983,7 +983,7 @@ mod sqlite_impl {
             .bind(position)
             .execute(&self.writer)
             .await?;
-            Ok(())
+            self.durable().await
         }
 
         async fn open_alert_stats(&self) -> StoreResult<OpenAlertStats> {
@@ -1032,7 +1032,7 @@ mod sqlite_impl {
             .execute(&mut *tx)
             .await?;
             append(&mut tx, &clock_event(offset_ms, now)).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(())
         }
     }

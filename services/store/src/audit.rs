@@ -497,7 +497,7 @@ pub(crate) mod sqlite_impl {
         async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()> {
             let mut tx = self.writer.begin().await?;
             insert(&mut tx, entries).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(())
         }
 

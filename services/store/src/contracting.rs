@@ -318,7 +318,7 @@ impl ContractingStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         crate::sqlite::append(&mut tx, &NewEvent::provider_created(record)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Created::New(record.clone()))
     }
 
@@ -382,7 +382,7 @@ impl ContractingStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         crate::sqlite::append(&mut tx, &NewEvent::contract_created(contract)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Created::New(contract.clone()))
     }
 
@@ -467,7 +467,7 @@ impl ContractingStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         crate::sqlite::append(&mut tx, &NewEvent::referral_created(record)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Referred::New(record.clone()))
     }
 
@@ -523,7 +523,7 @@ impl ContractingStore for SqliteStore {
             return Err(StoreError::Stale);
         }
         crate::sqlite::append(&mut tx, event).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

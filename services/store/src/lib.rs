@@ -14,6 +14,7 @@ mod postgres;
 mod screening;
 mod sqlite;
 pub mod testing;
+mod wal_sync;
 
 use std::time::Duration;
 

@@ -283,7 +283,7 @@ mod sqlite_impl {
             if let Some(key) = key {
                 crate::sqlite::remember_key(&mut tx, key, &case, plan.created_at).await?;
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(Created::New(plan.clone()))
         }
 
@@ -357,7 +357,7 @@ mod sqlite_impl {
             }
             insert_record(&mut tx, &case, record).await?;
             append(&mut tx, &plan_event(record, plan.case, municipality)).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(())
         }
 
@@ -382,7 +382,7 @@ mod sqlite_impl {
             .execute(&mut *tx)
             .await?;
             append(&mut tx, &granted_event(grant, municipality)).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(())
         }
 
@@ -403,7 +403,7 @@ mod sqlite_impl {
                 return Ok(false);
             }
             append(&mut tx, &revoked_event(case, organisation, municipality)).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(true)
         }
 

@@ -257,7 +257,7 @@ impl ScreeningStore for SqliteStore {
             crate::sqlite::remember_key(&mut tx, key, &group.id.to_string(), group.created_at)
                 .await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Created::New(group.clone()))
     }
 
@@ -288,7 +288,7 @@ impl ScreeningStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         sqlite::append(&mut tx, &NewEvent::screening_opened(s)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -323,7 +323,7 @@ impl ScreeningStore for SqliteStore {
             return Err(StoreError::Stale);
         }
         sqlite::append(&mut tx, event).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
