@@ -87,12 +87,14 @@ impl Gauges {
 
     async fn refresh_cases(&self, last: i64) {
         let ctx = &self.ctx;
+        // One refresh at a time: a scrape arriving meanwhile waits and then finds the figures
+        // fresh, and a slower refresh that read earlier can never set its older counts over a
+        // newer one's.
+        let mut overdue = self.overdue.lock().await;
         match ctx.store.open_case_counts().await {
             Ok(counts) => ctx.metrics.set_open_cases(&counts),
             Err(err) => tracing::warn!(error = %err, "counting open cases failed"),
         }
-        // One count at a time: a scrape arriving meanwhile waits and then finds it fresh.
-        let mut overdue = self.overdue.lock().await;
         let key = (last, ctx.clock.today());
         if !overdue.due(key) {
             return;
