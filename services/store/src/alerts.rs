@@ -391,7 +391,7 @@ pub fn conditions_digest(conditions: &[AlertCondition]) -> i64 {
 }
 
 /// What the schedule holds for a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 struct Scheduled {
     position: i64,
     next_check: Option<NaiveDate>,

@@ -76,7 +76,7 @@ mod tests {
     use std::sync::Arc;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_commits_share_flushes_and_each_returns_after_one_covering_it() {
+    async fn every_concurrent_commit_returns_after_a_finished_flush_covers_it() {
         let dir = tempfile::tempdir().unwrap();
         let database = dir.path().join("kia.db");
         std::fs::write(&database, b"db").unwrap();
