@@ -24,12 +24,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::case::CaseId;
-use crate::contracting::{Contract, Referral, overdue_waits};
+use crate::contracting::{Contract, Referral, overdue_waits, wait_overdue_on};
 use crate::facts::CaseFacts;
 use crate::offers::{check_least_sick, check_partial_return_first};
 use crate::plan::{
-    ActivityId, GoalId, Plan, PlanParams, PlanRole, hospital_waits_over_limit, idle_wait,
-    offer_proposal, partial_returns_without_full_return, project, starts_on as plan_starts_on,
+    ActivityId, GoalId, Plan, PlanParams, PlanRole, hospital_limit_passes_on,
+    hospital_waits_over_limit, idle_wait, idle_wait_changes_on, offer_proposal,
+    partial_returns_without_full_return, project, starts_on as plan_starts_on,
 };
 use crate::rules::{RuleSet, Verdict};
 use crate::screening::assessment_deadline;
@@ -372,6 +373,10 @@ pub fn evaluate(input: &AlertInput<'_>, params: &AlertParams, today: NaiveDate) 
     // AL-07 (T-21): the 360-degree assessment by D55.
     if !closed {
         let t21 = assessment_deadline(facts.first_sick_day, input.first_screening_concluded, today);
+        // A conclusion dated after today counts from its date.
+        if let Some(concluded) = input.first_screening_concluded {
+            b.check_on(concluded);
+        }
         b.deadline(
             AlertRule::Al07,
             t21.due,
@@ -416,6 +421,12 @@ pub fn evaluate(input: &AlertInput<'_>, params: &AlertParams, today: NaiveDate) 
                     MilestoneStatus::Upcoming => b.check_on(m.on),
                     MilestoneStatus::NotApplicable => {}
                 }
+            }
+            // The cause says when the state refund has ended.
+            if matches!(m.kind, MilestoneKind::RefundEnds { .. })
+                && m.status == MilestoneStatus::Upcoming
+            {
+                b.check_on(m.on);
             }
         }
         if let Some((week, m)) = crossed {
@@ -495,13 +506,10 @@ pub fn evaluate(input: &AlertInput<'_>, params: &AlertParams, today: NaiveDate) 
                     }),
                     None,
                 );
-                if w.still_waiting {
-                    b.check_on(add_days(today, 1));
-                }
             }
             // A referral still within target becomes overdue with time alone.
-            if cr.referral.started_on.is_none() && cr.referral.ended.is_none() {
-                b.check_on(add_days(today, 1));
+            if let Some(on) = wait_overdue_on(cr.contract, cr.referral, today) {
+                b.check_on(on);
             }
         }
     }
@@ -564,9 +572,17 @@ fn plan_rules(b: &mut Builder<'_>, plan: &Plan) {
         );
     }
 
-    // AL-10: a hospital wait beyond the month of extended free hospital choice.
+    // AL-10: a hospital wait beyond the month of extended free hospital choice. An unbooked
+    // wait is said without its running count of days (it would change the alert every day).
     for w in hospital_waits_over_limit(plan, &b.params.plan, today) {
         let label = plan.activity(&w.activity).map_or("", |a| a.kind.label());
+        let (availability, waited_days) = match w.booked_start {
+            Some(booked) => (
+                format!("is booked {booked}, {} days after", w.waited_days),
+                Some(w.waited_days),
+            ),
+            None => ("has no booked date".to_owned(), None),
+        };
         b.push(
             AlertRule::Al10,
             AlertRule::Al10.severity(),
@@ -576,22 +592,27 @@ fn plan_rules(b: &mut Builder<'_>, plan: &Plan) {
             },
             Recipient::jobcentre("plan_owner"),
             format!(
-                "{label} `{}` referred {} is not available within one month (limit {}, {} days); \
-                 suggest extended free hospital choice",
+                "{label} `{}` referred {} {availability}: not available within one month (limit \
+                 {}); suggest extended free hospital choice",
                 w.activity.as_str(),
                 w.referred_on,
                 w.limit,
-                w.waited_days
             ),
             json!({
                 "referred_on": w.referred_on, "limit": w.limit,
-                "booked_start": w.booked_start, "waited_days": w.waited_days,
+                "booked_start": w.booked_start, "waited_days": waited_days,
             }),
             Some(w.limit),
         );
     }
+    if let Some(on) = hospital_limit_passes_on(plan, &b.params.plan, today) {
+        b.check_on(on);
+    }
 
     // AL-11: waiting with no activity in progress.
+    if let Some(on) = idle_wait_changes_on(plan, &projection) {
+        b.check_on(on);
+    }
     if let Some(w) = idle_wait(plan, &projection, &b.params.plan) {
         b.push(
             AlertRule::Al11,
@@ -615,7 +636,16 @@ fn plan_rules(b: &mut Builder<'_>, plan: &Plan) {
         if a.is_started() || a.is_cancelled() {
             continue;
         }
-        let starts_on = plan_starts_on(a, today).max(today);
+        // The offer is judged on the day it is projected to start (after what it waits for,
+        // never in the past); the projection says when that can move.
+        let starts_on = match projection.activity(&a.id) {
+            Some(s) => s.expected_start,
+            None => {
+                let on = plan_starts_on(a, today).max(today);
+                b.check_on(add_days(on, 1));
+                on
+            }
+        };
         // Employer-organised offers are voluntary and not subject to the offer rules.
         let Some(offer) = offer_proposal(a, starts_on) else {
             continue;
@@ -672,12 +702,8 @@ fn plan_rules(b: &mut Builder<'_>, plan: &Plan) {
         );
     }
 
-    // A plan with anything still to happen can slip, wait or idle any day.
-    if plan
-        .activities
-        .iter()
-        .any(|a| !a.is_cancelled() && !a.is_completed())
-    {
-        b.check_on(add_days(today, 1));
+    // AL-09: the projection moves once `today` passes a date it was held against.
+    if let Some(on) = projection.changes_on {
+        b.check_on(on);
     }
 }

@@ -13,8 +13,9 @@ use crate::plan::{
     Activity, ActivityKind, EmploymentActivity, EmploymentKind, Goal, GoalKind, HealthKind, Party,
     PlanKind, PlanStage, Roles,
 };
+use crate::plan::{ActivityId, ActivityStatus};
 use crate::rules::{RuleSet, RuleSetId};
-use crate::weeks::day;
+use crate::weeks::{add_days, day};
 use chrono::{TimeZone, Utc};
 
 fn d0() -> NaiveDate {
@@ -384,10 +385,17 @@ fn al11_waiting_with_no_activity() {
     let al11 = e.rule(56, AlertRule::Al11);
     assert_eq!(al11.len(), 1);
     assert_eq!(al11[0].data["idle_days"], 28);
+    // Nothing changes until the booked day has passed, and the wait is not re-read before.
+    assert_eq!(e.at(77).conditions, e.at(56).conditions);
+    assert!(
+        e.at(56).next_check > Some(on(57)),
+        "a plan waiting for a booked date is not checked daily: {:?}",
+        e.at(56).next_check
+    );
     assert_eq!(
-        e.at(56).next_check,
-        Some(on(57)),
-        "a live plan is checked daily"
+        e.at(77).next_check,
+        Some(on(79)),
+        "the day after the booking"
     );
 }
 
@@ -581,4 +589,211 @@ fn al21_referral_waiting_over_the_contract_target_names_the_metric_and_the_days(
         over[0].cause
     );
     assert_eq!(al21(70), over, "unchanged while the wait goes on");
+}
+
+/// One generated activity: days are counted from the first sick day.
+#[derive(Debug, Clone)]
+struct GenActivity {
+    kind: u8,
+    referred: Option<i64>,
+    planned: Option<(i64, Option<i64>)>,
+    booked_after: Option<i64>,
+    /// 0 planned, 1 booked, 2 started, 3 completed, 4 cancelled.
+    state: u8,
+    started_after: i64,
+    ran: i64,
+    after_previous: bool,
+}
+
+fn gen_activity() -> impl proptest::strategy::Strategy<Value = GenActivity> {
+    use proptest::prelude::*;
+    (
+        0u8..6,
+        proptest::option::of(20i64..150),
+        proptest::option::of((30i64..200, proptest::option::of(0i64..40))),
+        proptest::option::of(0i64..60),
+        0u8..5,
+        (0i64..20, 0i64..30),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(kind, referred, planned, booked_after, state, (started_after, ran), after)| {
+                GenActivity {
+                    kind,
+                    referred,
+                    planned,
+                    booked_after,
+                    state,
+                    started_after,
+                    ran,
+                    after_previous: after,
+                }
+            },
+        )
+}
+
+impl GenActivity {
+    /// Activity `i`, after activity `i - 1` when asked and the plan allows it (a started
+    /// activity's dependencies are completed).
+    fn build(&self, i: usize, previous: Option<&Activity>) -> Activity {
+        let kind = match self.kind {
+            0 => ActivityKind::Health(HealthKind::Physiotherapy),
+            1 => ActivityKind::Health(HealthKind::HospitalTreatment),
+            2 => ActivityKind::Health(HealthKind::Surgery),
+            3 => ActivityKind::Health(HealthKind::DiagnosticTest {
+                ordered_by_gp: false,
+            }),
+            4 => ActivityKind::Employment(EmploymentActivity::new(
+                EmploymentKind::WorkPlacement,
+                WeeklyHours::hours(15),
+            )),
+            _ => ActivityKind::Employment(EmploymentActivity::new(
+                EmploymentKind::PartialReturn,
+                WeeklyHours::hours(20),
+            )),
+        };
+        let mut a = activity(&format!("a{i}"), kind);
+        a.referred_on = self.referred.map(on);
+        if let Some((start, len)) = self.planned {
+            a = a.planned(on(start), len.map(|l| on(start + l)));
+        }
+        if a.baseline_start().is_none() {
+            a = a.planned(on(60), None);
+        }
+        let from = self.referred.or(self.planned.map(|p| p.0)).unwrap_or(60);
+        let booked = self.booked_after.map(|b| on(from + b));
+        let started = on(from + self.started_after);
+        if let Some(p) = previous
+            && self.after_previous
+            && (self.state < 2
+                || self.state == 4
+                || p.is_cancelled()
+                || (p.is_completed() && p.actual_end.is_some_and(|e| e <= started)))
+        {
+            a = a.after([p.id.clone()]);
+        }
+        match self.state {
+            1 => a.booked(booked.unwrap_or(on(from + 10))),
+            2 | 3 => {
+                a.booked_start = booked;
+                a.actual_start = Some(started);
+                a.status = ActivityStatus::Started;
+                if self.state == 3 {
+                    a.actual_end = Some(add_days(started, self.ran));
+                    a.status = ActivityStatus::Completed;
+                }
+                a
+            }
+            4 => {
+                a.status = ActivityStatus::Cancelled;
+                a
+            }
+            _ => a,
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// The sweep reads a case again only on its next check: between two checks nothing it
+    /// would raise, change or resolve may differ, whatever the plan, the talks and the referral.
+    #[test]
+    fn conditions_hold_until_the_next_check(
+        activities in proptest::collection::vec(gen_activity(), 0..5),
+        goal_by in proptest::option::of(60i64..300),
+        talks in proptest::collection::vec(10i64..120, 0..3),
+        category in 0u8..3,
+        screened in proptest::option::of(20i64..90),
+        opened in 20i64..60,
+        referral in proptest::option::of((40i64..150, proptest::option::of(0i64..20))),
+    ) {
+        use crate::case::MunicipalityCode;
+        use crate::contracting::{ContractId, DateRange, Price, PriceUnit, ProviderId, ReferralId, ServiceType, Target};
+        let mut facts = employed();
+        if category > 0 {
+            visitate(&mut facts, 40, if category == 1 { Category::Two } else { Category::Three });
+        }
+        for t in &talks {
+            facts.follow_ups.push(talk(*t));
+        }
+        let mut acts: Vec<Activity> = Vec::new();
+        for (i, g) in activities.iter().enumerate() {
+            let a = g.build(i, acts.last());
+            acts.push(a);
+        }
+        let plan = (!acts.is_empty()).then(|| plan(acts, goal_by));
+        if let Some(p) = &plan {
+            proptest::prop_assert!(p.validate().is_ok(), "{:?}", p.validate());
+        }
+        let contract = Contract {
+            id: ContractId::new(1, 1),
+            provider: ProviderId::new(1, 2),
+            municipality: MunicipalityCode::parse("630").unwrap(),
+            service: ServiceType::ReturnToWorkCourse,
+            price: Price { amount: 386_000, per: PriceUnit::Course },
+            capacity: crate::contracting::Capacity::default(),
+            period: DateRange::new(on(0), on(365)).unwrap(),
+            targets: Target::quick_care_waits().to_vec(),
+            delegated_tasks: vec![],
+        };
+        let referral = referral.map(|(r, started)| Referral {
+            id: ReferralId::new(1, 3),
+            contract: contract.id,
+            case: case(),
+            first_sick_day: d0(),
+            referred_on: on(r),
+            started_on: started.map(|s| on(r + s)),
+            placement_on: None,
+            partial_return_on: None,
+            satisfied: None,
+            ended: None,
+        });
+        let referrals: Vec<ContractedReferral<'_>> = referral
+            .iter()
+            .map(|referral| ContractedReferral { contract: &contract, referral })
+            .collect();
+        let input = AlertInput {
+            case: case(),
+            facts: &facts,
+            rule_set: RuleSet::get(RuleSetId::R2009),
+            opened_on: on(opened),
+            plan: plan.as_ref(),
+            first_screening_concluded: screened.map(on),
+            referrals: &referrals,
+        };
+        let params = AlertParams::default();
+        // Evaluated from the day the last of its facts was recorded (a follow-up, a screening,
+        // an activity's start or end, a referral's start), as the engine sees a case.
+        let recorded = facts
+            .follow_ups
+            .iter()
+            .map(|t| t.held_on)
+            .chain(facts.visitations.iter().map(|v| v.on))
+            .chain(screened.map(on))
+            .chain(plan.iter().flat_map(|p| {
+                p.activities.iter().flat_map(|a| [a.actual_start, a.actual_end]).flatten()
+            }))
+            .chain(referral.iter().filter_map(|r| r.started_on))
+            .max()
+            .unwrap_or(on(20));
+        let (first, last) = ((recorded - d0()).num_days().max(20), 420i64);
+        let days: Vec<Evaluation> = (first..=last).map(|n| evaluate(&input, &params, on(n))).collect();
+        for (i, ev) in days.iter().enumerate() {
+            let today = on(first + i as i64);
+            if let Some(next) = ev.next_check {
+                proptest::prop_assert!(next > today);
+            }
+            for (j, later) in days.iter().enumerate().skip(i + 1) {
+                let day = on(first + j as i64);
+                if ev.next_check.is_some_and(|next| day >= next) {
+                    break;
+                }
+                proptest::prop_assert_eq!(
+                    &later.conditions, &ev.conditions,
+                    "evaluated {} with next check {:?}, different on {}", today, ev.next_check, day
+                );
+            }
+        }
+    }
 }

@@ -41,5 +41,5 @@ pub use referral::{
 pub use scorecard::{
     BasisKind, ComparisonBasis, Counts, Direction, Metric, MetricId, RankEntry, Scope, Scorecard,
     Standing, TargetMiss, Unit, Unranked, WaitOverdue, kia_vejle_2003_2006, overdue_waits,
-    quick_care_national, rank, roskilde_2010_2012,
+    quick_care_national, rank, roskilde_2010_2012, wait_overdue_on,
 };

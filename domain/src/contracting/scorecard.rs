@@ -855,7 +855,6 @@ pub fn overdue_waits(
     if referral.contract != contract.id || referral.is_withdrawn() {
         return out;
     }
-    let over = |target: f64, d: i64| d as f64 > target && !same(d as f64, target);
     if let Some(t) = contract.target(MetricId::ReferralToStartDays) {
         let (d, still_waiting) = match referral.started_on {
             Some(s) => (days(referral.referred_on, s), false),
@@ -890,6 +889,31 @@ pub fn overdue_waits(
         }
     }
     out
+}
+
+/// A wait of `d` days is over a target of `target` days.
+fn over(target: f64, d: i64) -> bool {
+    d as f64 > target && !same(d as f64, target)
+}
+
+/// The first date after `as_of` on which [`overdue_waits`] lists a referral it does not list
+/// now with nothing recorded: the day its wait for a start passes the contract's target.
+pub fn wait_overdue_on(
+    contract: &Contract,
+    referral: &Referral,
+    as_of: NaiveDate,
+) -> Option<NaiveDate> {
+    if referral.contract != contract.id
+        || referral.is_withdrawn()
+        || referral.started_on.is_some()
+        || referral.ended.is_some()
+    {
+        return None;
+    }
+    let t = contract.target(MetricId::ReferralToStartDays)?.value;
+    let floor = t.max(0.0).floor() as i64;
+    let first = (floor..=floor.saturating_add(2)).find(|&d| over(t, d))?;
+    Some(crate::weeks::add_days(referral.referred_on, first)).filter(|on| *on > as_of)
 }
 
 #[cfg(test)]

@@ -43,8 +43,8 @@ pub use schedule::{
     ActivitySchedule, GoalProjection, Projection, SlipCause, SlipContribution, project,
 };
 pub use signals::{
-    HospitalWait, IdleWait, PlanParams, hospital_waits_over_limit, idle_wait,
-    partial_returns_without_full_return,
+    HospitalWait, IdleWait, PlanParams, hospital_limit_passes_on, hospital_waits_over_limit,
+    idle_wait, idle_wait_changes_on, partial_returns_without_full_return,
 };
 pub use validate::MAX_TEXT_LEN;
 

@@ -180,6 +180,12 @@ pub struct Projection {
     pub activities: Vec<ActivitySchedule>,
     /// Every goal, in plan order.
     pub goals: Vec<GoalProjection>,
+    /// The first date after `as_of` on which the projection can differ with nothing recorded:
+    /// the day after the latest of the dates `as_of` was held up against (an activity's own
+    /// start, a running activity's end). `as_of + 1` while something is already late, since a
+    /// late start moves with every day.
+    #[serde(skip)]
+    pub changes_on: Option<NaiveDate>,
 }
 
 impl Projection {
@@ -299,7 +305,23 @@ pub fn project(plan: &Plan, as_of: NaiveDate) -> Result<Projection, Invalid> {
         as_of,
         activities,
         goals,
+        changes_on: graph.changes_on.get(),
     })
+}
+
+/// `date`, but no earlier than `as_of` (`as_of` without a date). The result is the same for
+/// every later `as_of` up to the returned date, so the day after it lowers `changes_on`.
+fn at_least(
+    changes_on: &std::cell::Cell<Option<NaiveDate>>,
+    as_of: NaiveDate,
+    date: Option<NaiveDate>,
+) -> NaiveDate {
+    let held = date.map_or(as_of, |d| d.max(as_of));
+    let change = plus_days(held, 1);
+    if changes_on.get().is_none_or(|c| change < c) {
+        changes_on.set(Some(change));
+    }
+    held
 }
 
 /// Latest end among `members` and the first activity that has it.
@@ -387,6 +409,8 @@ struct Graph<'p> {
     as_of: NaiveDate,
     order: Vec<usize>,
     deps: Vec<Vec<usize>>,
+    /// See [`Projection::changes_on`]; lowered by every comparison with `as_of`.
+    changes_on: std::cell::Cell<Option<NaiveDate>>,
 }
 
 impl<'p> Graph<'p> {
@@ -415,7 +439,14 @@ impl<'p> Graph<'p> {
                 dependents[j].push(i);
             }
         }
-        let key = |i: usize| Reverse((plan.activities[i].baseline_start().unwrap_or(as_of), i));
+        let changes_on = std::cell::Cell::new(None);
+        // An activity with no date of its own sorts at `as_of`, which moves past the others.
+        let key = |i: usize| {
+            let on = plan.activities[i]
+                .baseline_start()
+                .unwrap_or_else(|| at_least(&changes_on, as_of, None));
+            Reverse((on, i))
+        };
         let mut ready: BinaryHeap<_> = (0..n)
             .filter(|&i| live(i) && waiting_on[i] == 0)
             .map(key)
@@ -435,7 +466,12 @@ impl<'p> Graph<'p> {
             as_of,
             order,
             deps,
+            changes_on,
         }
+    }
+
+    fn at_least_as_of(&self, date: Option<NaiveDate>) -> NaiveDate {
+        at_least(&self.changes_on, self.as_of, date)
     }
 
     /// Telescopes `slip` over the deviations switched on one at a time from the plan as drawn:
@@ -499,9 +535,6 @@ impl<'p> Graph<'p> {
             if on(Step::ActualStart) {
                 own = a.actual_start.or(own);
             }
-            if on(Step::NotStarted) && !a.is_started() {
-                own = Some(own.map_or(self.as_of, |o| o.max(self.as_of)));
-            }
             let dep = self.deps[i]
                 .iter()
                 .filter_map(|&j| slots[j].map(|s| (s.end, j)))
@@ -512,19 +545,26 @@ impl<'p> Graph<'p> {
                         _ => Some((end, j)),
                     },
                 );
-            let (start, pushed_by) = match (own, dep) {
+            let (mut start, mut pushed_by) = match (own, dep) {
                 (Some(o), Some((d, j))) if d >= o => (d, Some(j)),
                 (Some(o), _) => (o, None),
                 (None, Some((d, j))) => (d, Some(j)),
-                (None, None) => (self.as_of, None),
+                (None, None) => (self.at_least_as_of(None), None),
             };
+            // Not started yet: it cannot start in the past, whatever held it.
+            if on(Step::NotStarted) && !a.is_started() {
+                let held = self.at_least_as_of(Some(start));
+                if held > start {
+                    (start, pushed_by) = (held, None);
+                }
+            }
             let duration = match (a.actual_start, a.actual_end) {
                 (Some(s), Some(e)) if a.is_completed() && on(Step::Duration) => days_between(s, e),
                 _ => a.planned_duration_days(),
             };
             let mut end = plus_days(start, duration);
             if on(Step::RunningOver) && a.status == ActivityStatus::Started {
-                end = end.max(self.as_of);
+                end = self.at_least_as_of(Some(end));
             }
             slots[i] = Some(Slot {
                 start,

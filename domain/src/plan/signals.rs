@@ -54,13 +54,8 @@ pub fn hospital_waits_over_limit(
     params: &PlanParams,
     as_of: NaiveDate,
 ) -> Vec<HospitalWait> {
-    plan.activities
-        .iter()
-        .filter(|a| !a.is_started() && !a.is_cancelled())
-        .filter(|a| matches!(a.kind, ActivityKind::Health(h) if h.hospital_choice_applies()))
-        .filter_map(|a| {
-            let referred_on = a.referred_on?;
-            let limit = params.hospital_choice_within.after(referred_on);
+    hospital_choice_waits(plan, params)
+        .filter_map(|(a, referred_on, limit)| {
             let until = match a.booked_start {
                 Some(b) if b > limit => b,
                 Some(_) => return None,
@@ -76,6 +71,35 @@ pub fn hospital_waits_over_limit(
             })
         })
         .collect()
+}
+
+/// Activities under T-25 that have not started, with their referral and the month's last day.
+fn hospital_choice_waits<'p>(
+    plan: &'p Plan,
+    params: &PlanParams,
+) -> impl Iterator<Item = (&'p super::Activity, NaiveDate, NaiveDate)> {
+    let within = params.hospital_choice_within;
+    plan.activities
+        .iter()
+        .filter(|a| !a.is_started() && !a.is_cancelled())
+        .filter(|a| matches!(a.kind, ActivityKind::Health(h) if h.hospital_choice_applies()))
+        .filter_map(move |a| {
+            let referred_on = a.referred_on?;
+            Some((a, referred_on, within.after(referred_on)))
+        })
+}
+
+/// The first date after `as_of` on which [`hospital_waits_over_limit`] can list more with
+/// nothing recorded: the day after the month of an unbooked referral ends.
+pub fn hospital_limit_passes_on(
+    plan: &Plan,
+    params: &PlanParams,
+    as_of: NaiveDate,
+) -> Option<NaiveDate> {
+    hospital_choice_waits(plan, params)
+        .filter(|(a, _, limit)| a.booked_start.is_none() && *limit >= as_of)
+        .map(|(_, _, limit)| super::plus_days(limit, 1))
+        .min()
 }
 
 /// AL-11: the citizen waits for the next activity with nothing in progress.
@@ -132,6 +156,29 @@ pub fn idle_wait(plan: &Plan, projection: &Projection, params: &PlanParams) -> O
         idle_days: days_between(idle_since, next_start),
         waiting_for: waiting.iter().map(|a| a.id.clone()).collect(),
     })
+}
+
+/// The first date after the projection's date on which [`idle_wait`] can answer differently
+/// with nothing recorded: when the projection changes, an activity's recorded start or end or a
+/// referral is reached or passed, or every day while the wait is counted from `as_of` itself.
+pub fn idle_wait_changes_on(plan: &Plan, projection: &Projection) -> Option<NaiveDate> {
+    let as_of = projection.as_of;
+    let live = || plan.activities.iter().filter(|a| !a.is_cancelled());
+    let recorded = live().flat_map(|a| {
+        let end = a.actual_end.map(|e| super::plus_days(e, 1));
+        [a.actual_start, a.actual_end, end, a.referred_on]
+    });
+    // `idle_wait`'s `idle_since` falls back to `as_of` itself.
+    let counted_from_today = !live().any(|a| {
+        (a.is_completed() && a.actual_end.is_some_and(|e| e <= as_of))
+            || (!a.is_started() && a.referred_on.is_some_and(|r| r <= as_of))
+    });
+    recorded
+        .flatten()
+        .filter(|d| *d > as_of)
+        .chain(projection.changes_on)
+        .chain(counted_from_today.then(|| super::plus_days(as_of, 1)))
+        .min()
 }
 
 /// AL-18 (Ringsted, [003 ch3]: "Når de bruges, lægges der en plan for, hvornår den syge kan

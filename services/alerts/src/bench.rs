@@ -386,6 +386,10 @@ mod tests {
             report.next_day.evaluated > 0 && report.next_day.alert_changes > 0,
             "a day later, cases are due and their alerts move on: {report}"
         );
+        assert!(
+            report.next_day.evaluated * 10 < report.first.evaluated,
+            "a plan on schedule is not read again every day: {report}"
+        );
         assert_eq!(report.everything.evaluated, 600, "every case is read again");
         assert_eq!(
             report.everything.alert_changes, 0,
