@@ -9,6 +9,9 @@
 //! Read records are group-committed: one writer task appends the records of every call waiting
 //! at that moment in one transaction, and each call goes on once the transaction holding its
 //! records has committed. A read costs a share of one commit instead of a commit of its own.
+//! It does not wait for the disk's flush of that commit, which follows at once
+//! (`AuditStore::append_audit`): a crash of the process loses no record of an answered read; a
+//! power loss may lose the records of the reads answered in the last moments.
 
 use std::sync::Arc;
 

@@ -355,7 +355,13 @@ pub(crate) fn for_change(events: &[NewEvent]) -> Vec<AuditEntry> {
 /// The audit trail.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// Appends entries (for reads) in a transaction of their own.
+    /// Appends entries (for reads) in a transaction of their own, and returns once it committed:
+    /// the records are visible and survive a crash of kia's process, but the call does not wait
+    /// for the disk. SQLite: the WAL frames are written to the file (the kernel has them) and a
+    /// background fsync of the WAL starts at once. PostgreSQL: `synchronous_commit = off`; the
+    /// server's WAL writer flushes within three `wal_writer_delay`s, and a crash of the server
+    /// may lose what it had not. Every later durable commit covers them too, so a power loss
+    /// loses only the newest records, a tail of the chain, never one in the middle.
     async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()>;
 
     /// Records of the given cases after `after`, in sequence order, at most `limit`.
@@ -445,9 +451,10 @@ pub(crate) mod sqlite_impl {
     use crate::{SqliteStore, StoreError};
     use sqlx::Row as _;
 
-    /// Appends entries in the writer's transaction.
+    /// Appends entries on the write connection: in its transaction, or, outside one, as one
+    /// statement that is a transaction of its own.
     pub(crate) async fn insert(
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        tx: &mut sqlx::SqliteConnection,
         entries: &[AuditEntry],
     ) -> StoreResult<()> {
         if entries.is_empty() {
@@ -455,7 +462,7 @@ pub(crate) mod sqlite_impl {
         }
         let last =
             sqlx::query("SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1")
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *tx)
                 .await?
                 .map(|r| Ok::<_, sqlx::Error>((r.try_get("sequence")?, r.try_get("hash")?)))
                 .transpose()?;
@@ -477,7 +484,7 @@ pub(crate) mod sqlite_impl {
             values.join(", ")
         )))
         .bind(serde_json::Value::Array(rows).to_string())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         Ok(())
     }
@@ -495,9 +502,12 @@ pub(crate) mod sqlite_impl {
     #[async_trait]
     impl AuditStore for SqliteStore {
         async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()> {
-            let mut tx = self.writer.begin().await?;
-            insert(&mut tx, entries).await?;
-            self.commit(tx).await?;
+            // No BEGIN and COMMIT, each a round trip to the connection's thread: the insert is
+            // one statement, so a transaction of its own, and holding the one write connection
+            // from reading the chain's head to the insert keeps every other append out.
+            let mut writer = self.writer.acquire().await?;
+            insert(&mut writer, entries).await?;
+            self.flush_soon();
             Ok(())
         }
 
@@ -593,6 +603,11 @@ pub(crate) mod postgres_impl {
     impl AuditStore for PostgresStore {
         async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()> {
             let mut tx = self.pool.begin().await?;
+            // Committed and visible at once; the WAL writer makes it durable within three
+            // `wal_writer_delay`s, and any later synchronous commit (every change) covers it.
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
             insert(&mut tx, entries).await?;
             tx.commit().await?;
             Ok(())

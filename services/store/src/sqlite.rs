@@ -79,6 +79,12 @@ impl SqliteStore {
     pub(crate) async fn durable(&self) -> StoreResult<()> {
         self.wal.sync().await
     }
+
+    /// Starts the flush that makes what was committed so far durable, without waiting for it:
+    /// for writes whose loss in a power cut is bearable for a moment (the records of reads).
+    pub(crate) fn flush_soon(&self) {
+        self.wal.sync_in_background();
+    }
 }
 
 /// The writer's page cache: 16 MiB (negative: KiB, SQLite's convention).
@@ -164,7 +170,7 @@ pub(crate) async fn append_all(
         .await?;
     }
     // The change's audit records, in its own transaction.
-    crate::audit::sqlite_impl::insert(tx, &crate::audit::for_change(events)).await
+    crate::audit::sqlite_impl::insert(&mut *tx, &crate::audit::for_change(events)).await
 }
 
 /// Records, in the transaction that created it, which resource a request id produced.
