@@ -327,6 +327,18 @@ pub fn touch(case_id: &str, category: Category) {
     });
 }
 
+/// Undoes [`for_change`]'s mark when the transaction that asked is rolled back because the change
+/// lost a race (it found no row at the version it expected): the call then records its accesses
+/// as one that changed nothing, as it would had it stopped before appending.
+pub(crate) fn change_rolled_back() {
+    let _ = SCOPE.try_with(|scope| {
+        *scope
+            .written_by_change
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = false;
+    });
+}
+
 /// The audit entries a change's transaction appends with its events: the accesses of the RPC in
 /// progress, as a create or an update. Every transaction that changes data appends events
 /// exactly once, so a retried transaction writes them again and a rolled-back one leaves none.
@@ -451,6 +463,16 @@ pub(crate) mod sqlite_impl {
     use crate::{SqliteStore, StoreError};
     use sqlx::Row as _;
 
+    /// Reads the chain's head: the row [`insert_after`] links to (none in an empty chain). Its
+    /// columns are named so the row is told apart from those of statements before it.
+    pub(crate) const HEAD: &str = "SELECT sequence AS head_sequence, hash AS head_hash
+         FROM audit_events ORDER BY sequence DESC LIMIT 1";
+
+    /// Whether a row is the one [`HEAD`] returns.
+    pub(crate) fn is_head(row: &sqlx::sqlite::SqliteRow) -> bool {
+        row.try_column("head_hash").is_ok()
+    }
+
     /// Appends entries on the write connection: in its transaction, or, outside one, as one
     /// statement that is a transaction of its own.
     pub(crate) async fn insert(
@@ -460,12 +482,20 @@ pub(crate) mod sqlite_impl {
         if entries.is_empty() {
             return Ok(());
         }
-        let last =
-            sqlx::query("SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1")
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| Ok::<_, sqlx::Error>((r.try_get("sequence")?, r.try_get("hash")?)))
-                .transpose()?;
+        let head = sqlx::query(HEAD).fetch_optional(&mut *tx).await?;
+        insert_after(tx, head, entries).await
+    }
+
+    /// Appends entries after `head`, the row [`HEAD`] read in the same transaction (or while
+    /// holding the write connection).
+    pub(crate) async fn insert_after(
+        tx: &mut sqlx::SqliteConnection,
+        head: Option<sqlx::sqlite::SqliteRow>,
+        entries: &[AuditEntry],
+    ) -> StoreResult<()> {
+        let last = head
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get("head_sequence")?, r.try_get("head_hash")?)))
+            .transpose()?;
         // One statement for the whole batch, its rows as one JSON array in COLUMNS order: a
         // statement per row would hand each row to the connection's thread and back.
         let rows: Vec<serde_json::Value> = link(last, entries, Utc::now())
