@@ -164,6 +164,9 @@ pub(crate) async fn append_all(
     Ok(())
 }
 
+/// Events one insert statement carries.
+const EVENTS_PER_STATEMENT: usize = 1000;
+
 /// [`append_all`] after `before`, the change's own statements: they, the events and the read of
 /// the audit chain's head go to the connection's thread as one multi-statement query, and the
 /// audit records follow in a second; each statement is a round trip to that thread otherwise,
@@ -174,7 +177,10 @@ pub(crate) async fn append_after(
     events: &[NewEvent],
 ) -> StoreResult<Vec<SqliteRow>> {
     let recorded_at = ts(Utc::now());
-    for chunk in events.chunks(1000) {
+    // A query of several thousand-row inserts (a sweep's page) differs with every page: it is
+    // not kept among the connection's prepared statements, where each would hold its programs.
+    let persistent = events.len() <= EVENTS_PER_STATEMENT;
+    for chunk in events.chunks(EVENTS_PER_STATEMENT) {
         sql.push(
             "INSERT INTO events (stream_type, stream_id, event_type, municipality, payload,
                 recorded_at) ",
@@ -192,11 +198,16 @@ pub(crate) async fn append_after(
     // The change's audit records, in its own transaction.
     let entries = crate::audit::for_change(events);
     if entries.is_empty() {
-        return Ok(sql.build().fetch_all(&mut **tx).await?);
+        return Ok(sql
+            .build()
+            .persistent(persistent)
+            .fetch_all(&mut **tx)
+            .await?);
     }
     let mut rows = sql
         .push(crate::audit::sqlite_impl::HEAD)
         .build()
+        .persistent(persistent)
         .fetch_all(&mut **tx)
         .await?;
     let head = rows.pop_if(|row| crate::audit::sqlite_impl::is_head(row));
