@@ -9,6 +9,9 @@
 //! Read records are group-committed: one writer task appends the records of every call waiting
 //! at that moment in one transaction, and each call goes on once the transaction holding its
 //! records has committed. A read costs a share of one commit instead of a commit of its own.
+//! It does not wait for the disk's flush of that commit, which follows at once
+//! (`AuditStore::append_audit`): a crash of the process loses no record of an answered read; a
+//! power loss may lose the records of the reads answered in the last moments.
 
 use std::sync::Arc;
 
@@ -236,6 +239,49 @@ mod tests {
         let chain = store.audit_chain(0, 100).await.unwrap();
         assert_eq!(chain.len(), 40);
         assert!(verify_chain(&ChainHead::default(), &chain).is_ok());
+    }
+
+    /// A read whose record cannot be committed is answered UNAVAILABLE, without its data; once
+    /// the record commits, the data goes out and the record is in the trail.
+    #[tokio::test]
+    async fn a_read_is_released_only_with_its_record_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let sink = AuditSink::start(store.clone());
+        let entry = read_of("case-7");
+        let scope = AuditScope::new(Actor {
+            organization: entry.organization,
+            organization_kind: entry.organization_kind,
+            role: entry.role,
+            person: None,
+            municipality: entry.municipality,
+            purpose: entry.purpose,
+            rpc: entry.rpc,
+            request_id: "req-7".into(),
+            trace_id: String::new(),
+        });
+        let read = || {
+            scope.run(async {
+                touch("case-7", Category::Case);
+                Ok::<_, ApiError>("the case")
+            })
+        };
+
+        let released = sink.settle(&scope, read().await).await.unwrap();
+        assert_eq!(released, "the case");
+        let trail = store
+            .audit_of_cases(&["case-7".into()], 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(trail.len(), 1);
+        assert_eq!(trail[0].entry.request_id, "req-7");
+
+        store.close().await;
+        let withheld = sink.settle(&scope, read().await).await;
+        assert!(
+            matches!(withheld, Err(ApiError::Unavailable(_))),
+            "{withheld:?}"
+        );
     }
 
     #[tokio::test]

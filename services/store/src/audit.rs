@@ -327,6 +327,18 @@ pub fn touch(case_id: &str, category: Category) {
     });
 }
 
+/// Undoes [`for_change`]'s mark when the transaction that asked is rolled back because the change
+/// lost a race (it found no row at the version it expected): the call then records its accesses
+/// as one that changed nothing, as it would had it stopped before appending.
+pub(crate) fn change_rolled_back() {
+    let _ = SCOPE.try_with(|scope| {
+        *scope
+            .written_by_change
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = false;
+    });
+}
+
 /// The audit entries a change's transaction appends with its events: the accesses of the RPC in
 /// progress, as a create or an update. Every transaction that changes data appends events
 /// exactly once, so a retried transaction writes them again and a rolled-back one leaves none.
@@ -355,7 +367,13 @@ pub(crate) fn for_change(events: &[NewEvent]) -> Vec<AuditEntry> {
 /// The audit trail.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// Appends entries (for reads) in a transaction of their own.
+    /// Appends entries (for reads) in a transaction of their own, and returns once it committed:
+    /// the records are visible and survive a crash of kia's process, but the call does not wait
+    /// for the disk. SQLite: the WAL frames are written to the file (the kernel has them) and a
+    /// background fsync of the WAL starts at once. PostgreSQL: `synchronous_commit = off`; the
+    /// server's WAL writer flushes within three `wal_writer_delay`s, and a crash of the server
+    /// may lose what it had not. Every later durable commit covers them too, so a power loss
+    /// loses only the newest records, a tail of the chain, never one in the middle.
     async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()>;
 
     /// Records of the given cases after `after`, in sequence order, at most `limit`.
@@ -445,20 +463,39 @@ pub(crate) mod sqlite_impl {
     use crate::{SqliteStore, StoreError};
     use sqlx::Row as _;
 
-    /// Appends entries in the writer's transaction.
+    /// Reads the chain's head: the row [`insert_after`] links to (none in an empty chain). Its
+    /// columns are named so the row is told apart from those of statements before it.
+    pub(crate) const HEAD: &str = "SELECT sequence AS head_sequence, hash AS head_hash
+         FROM audit_events ORDER BY sequence DESC LIMIT 1";
+
+    /// Whether a row is the one [`HEAD`] returns.
+    pub(crate) fn is_head(row: &sqlx::sqlite::SqliteRow) -> bool {
+        row.try_column("head_hash").is_ok()
+    }
+
+    /// Appends entries on the write connection: in its transaction, or, outside one, as one
+    /// statement that is a transaction of its own.
     pub(crate) async fn insert(
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        tx: &mut sqlx::SqliteConnection,
         entries: &[AuditEntry],
     ) -> StoreResult<()> {
         if entries.is_empty() {
             return Ok(());
         }
-        let last =
-            sqlx::query("SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1")
-                .fetch_optional(&mut **tx)
-                .await?
-                .map(|r| Ok::<_, sqlx::Error>((r.try_get("sequence")?, r.try_get("hash")?)))
-                .transpose()?;
+        let head = sqlx::query(HEAD).fetch_optional(&mut *tx).await?;
+        insert_after(tx, head, entries).await
+    }
+
+    /// Appends entries after `head`, the row [`HEAD`] read in the same transaction (or while
+    /// holding the write connection).
+    pub(crate) async fn insert_after(
+        tx: &mut sqlx::SqliteConnection,
+        head: Option<sqlx::sqlite::SqliteRow>,
+        entries: &[AuditEntry],
+    ) -> StoreResult<()> {
+        let last = head
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get("head_sequence")?, r.try_get("head_hash")?)))
+            .transpose()?;
         // One statement for the whole batch, its rows as one JSON array in COLUMNS order: a
         // statement per row would hand each row to the connection's thread and back.
         let rows: Vec<serde_json::Value> = link(last, entries, Utc::now())
@@ -477,7 +514,7 @@ pub(crate) mod sqlite_impl {
             values.join(", ")
         )))
         .bind(serde_json::Value::Array(rows).to_string())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         Ok(())
     }
@@ -495,9 +532,12 @@ pub(crate) mod sqlite_impl {
     #[async_trait]
     impl AuditStore for SqliteStore {
         async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()> {
-            let mut tx = self.writer.begin().await?;
-            insert(&mut tx, entries).await?;
-            self.commit(tx).await?;
+            // No BEGIN and COMMIT, each a round trip to the connection's thread: the insert is
+            // one statement, so a transaction of its own, and holding the one write connection
+            // from reading the chain's head to the insert keeps every other append out.
+            let mut writer = self.writer.acquire().await?;
+            insert(&mut writer, entries).await?;
+            self.flush_soon();
             Ok(())
         }
 
@@ -593,6 +633,11 @@ pub(crate) mod postgres_impl {
     impl AuditStore for PostgresStore {
         async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()> {
             let mut tx = self.pool.begin().await?;
+            // Committed and visible at once; the WAL writer makes it durable within three
+            // `wal_writer_delay`s, and any later synchronous commit (every change) covers it.
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
             insert(&mut tx, entries).await?;
             tx.commit().await?;
             Ok(())

@@ -238,7 +238,7 @@ fn grant_from(
 
 mod sqlite_impl {
     use super::*;
-    use crate::sqlite::{append, replayed, ts};
+    use crate::sqlite::{Statements, append, append_after, replayed, statements, ts};
 
     #[async_trait]
     impl PlanStore for SqliteStore {
@@ -263,26 +263,29 @@ mod sqlite_impl {
                 ));
             }
             let case = plan.case.to_string();
-            sqlx::query(
+            let document = serde_json::to_string(plan).map_err(json_err)?;
+            let mut sql = statements();
+            sql.push(
                 "INSERT INTO plans (case_id, municipality, kind, stage, document, created_at,
-                    updated_at, version)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    updated_at, version) ",
             )
-            .bind(&case)
-            .bind(municipality.as_str())
-            .bind(name_of(plan.kind))
-            .bind(name_of(plan.stage))
-            .bind(serde_json::to_string(plan).map_err(json_err)?)
-            .bind(ts(plan.created_at))
-            .bind(ts(plan.updated_at))
-            .bind(plan.version)
-            .execute(&mut *tx)
-            .await?;
-            insert_record(&mut tx, &case, record).await?;
-            append(&mut tx, &plan_event(record, plan.case, municipality)).await?;
+            .push_values([plan], |mut row, plan| {
+                row.push_bind(case.clone())
+                    .push_bind(municipality.as_str())
+                    .push_bind(name_of(plan.kind))
+                    .push_bind(name_of(plan.stage))
+                    .push_bind(document.clone())
+                    .push_bind(ts(plan.created_at))
+                    .push_bind(ts(plan.updated_at))
+                    .push_bind(plan.version);
+            })
+            .push("; ");
+            push_record(&mut sql, &case, record)?;
             if let Some(key) = key {
-                crate::sqlite::remember_key(&mut tx, key, &case, plan.created_at).await?;
+                crate::sqlite::push_key(&mut sql, key, &case, plan.created_at);
             }
+            let event = plan_event(record, plan.case, municipality);
+            append_after(&mut tx, sql, &[event]).await?;
             self.commit(tx).await?;
             Ok(Created::New(plan.clone()))
         }
@@ -338,25 +341,31 @@ mod sqlite_impl {
             municipality: &MunicipalityCode,
         ) -> StoreResult<()> {
             let case = plan.case.to_string();
+            let mut sql = statements();
+            sql.push("UPDATE plans SET kind = ")
+                .push_bind(name_of(plan.kind))
+                .push(", stage = ")
+                .push_bind(name_of(plan.stage))
+                .push(", document = ")
+                .push_bind(serde_json::to_string(plan).map_err(json_err)?)
+                .push(", updated_at = ")
+                .push_bind(ts(plan.updated_at))
+                .push(", version = ")
+                .push_bind(plan.version)
+                .push(" WHERE case_id = ")
+                .push_bind(case.clone())
+                .push(" AND version = ")
+                .push_bind(record.version - 1)
+                .push(" RETURNING version AS updated_to; ");
+            push_record(&mut sql, &case, record)?;
+            let event = plan_event(record, plan.case, municipality);
             let mut tx = self.writer.begin().await?;
-            let updated = sqlx::query(
-                "UPDATE plans SET kind = ?, stage = ?, document = ?, updated_at = ?, version = ?
-                 WHERE case_id = ? AND version = ?",
-            )
-            .bind(name_of(plan.kind))
-            .bind(name_of(plan.stage))
-            .bind(serde_json::to_string(plan).map_err(json_err)?)
-            .bind(ts(plan.updated_at))
-            .bind(plan.version)
-            .bind(&case)
-            .bind(record.version - 1)
-            .execute(&mut *tx)
-            .await?;
-            if updated.rows_affected() == 0 {
+            let updated = append_after(&mut tx, sql, &[event]).await?;
+            if updated.is_empty() {
+                // Rolled back on drop: the event and the audit records with it.
+                crate::audit::change_rolled_back();
                 return Err(StoreError::Stale);
             }
-            insert_record(&mut tx, &case, record).await?;
-            append(&mut tx, &plan_event(record, plan.case, municipality)).await?;
             self.commit(tx).await?;
             Ok(())
         }
@@ -434,20 +443,19 @@ mod sqlite_impl {
         }
     }
 
-    async fn insert_record(
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-        case: &str,
-        record: &ChangeRecord,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO plan_changes (case_id, version, recorded_at, record) VALUES (?, ?, ?, ?)",
-        )
-        .bind(case)
-        .bind(record.version)
-        .bind(ts(record.at))
-        .bind(serde_json::to_string(record).map_err(json_err)?)
-        .execute(&mut **tx)
-        .await?;
+    /// Adds the insert of a change record right after the statement that wrote the plan: the
+    /// record is inserted only if that statement changed a row (a stale update changes none,
+    /// and its record's version would collide with the one already there).
+    fn push_record(sql: &mut Statements, case: &str, record: &ChangeRecord) -> StoreResult<()> {
+        sql.push("INSERT INTO plan_changes (case_id, version, recorded_at, record) SELECT ")
+            .push_bind(case.to_owned())
+            .push(", ")
+            .push_bind(record.version)
+            .push(", ")
+            .push_bind(ts(record.at))
+            .push(", ")
+            .push_bind(serde_json::to_string(record).map_err(json_err)?)
+            .push(" WHERE changes() = 1; ");
         Ok(())
     }
 }

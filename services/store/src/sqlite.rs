@@ -83,6 +83,12 @@ impl SqliteStore {
     pub(crate) async fn durable(&self) -> StoreResult<()> {
         self.wal.sync().await
     }
+
+    /// Starts the flush that makes what was committed so far durable, without waiting for it:
+    /// for writes whose loss in a power cut is bearable for a moment (the records of reads).
+    pub(crate) fn flush_soon(&self) {
+        self.wal.sync_in_background();
+    }
 }
 
 /// The writer's page cache: 16 MiB (negative: KiB, SQLite's convention).
@@ -136,6 +142,15 @@ pub(crate) fn case_row(row: &SqliteRow) -> StoreResult<Case> {
     .into_case()
 }
 
+/// Statements of one change whose results are not needed: they travel to the connection's thread
+/// with the change's events in one round trip (see [`append_after`]) instead of one each.
+pub(crate) type Statements = sqlx::QueryBuilder<Sqlite>;
+
+/// No statements yet.
+pub(crate) fn statements() -> Statements {
+    sqlx::QueryBuilder::new("")
+}
+
 /// Appends an event, and the audit records of the RPC making the change, in the writer's
 /// transaction.
 pub(crate) async fn append(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -> StoreResult<()> {
@@ -151,9 +166,28 @@ pub(crate) async fn append_all(
     if events.is_empty() {
         return Ok(());
     }
+    append_after(tx, statements(), events).await?;
+    Ok(())
+}
+
+/// Events one insert statement carries.
+const EVENTS_PER_STATEMENT: usize = 1000;
+
+/// [`append_all`] after `before`, the change's own statements: they, the events and the read of
+/// the audit chain's head go to the connection's thread as one multi-statement query, and the
+/// audit records follow in a second; each statement is a round trip to that thread otherwise,
+/// and the one writer waits for every one of them. Returns the rows `before` returned.
+pub(crate) async fn append_after(
+    tx: &mut Transaction<'_, Sqlite>,
+    mut sql: Statements,
+    events: &[NewEvent],
+) -> StoreResult<Vec<SqliteRow>> {
     let recorded_at = ts(Utc::now());
-    for chunk in events.chunks(1000) {
-        sqlx::QueryBuilder::<Sqlite>::new(
+    // A query of several thousand-row inserts (a sweep's page) differs with every page: it is
+    // not kept among the connection's prepared statements, where each would hold its programs.
+    let persistent = events.len() <= EVENTS_PER_STATEMENT;
+    for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+        sql.push(
             "INSERT INTO events (stream_type, stream_id, event_type, municipality, payload,
                 recorded_at) ",
         )
@@ -165,12 +199,26 @@ pub(crate) async fn append_all(
                 .push_bind(event.payload.to_string())
                 .push_bind(recorded_at.clone());
         })
-        .build()
-        .execute(&mut **tx)
-        .await?;
+        .push("; ");
     }
     // The change's audit records, in its own transaction.
-    crate::audit::sqlite_impl::insert(tx, &crate::audit::for_change(events)).await
+    let entries = crate::audit::for_change(events);
+    if entries.is_empty() {
+        return Ok(sql
+            .build()
+            .persistent(persistent)
+            .fetch_all(&mut **tx)
+            .await?);
+    }
+    let mut rows = sql
+        .push(crate::audit::sqlite_impl::HEAD)
+        .build()
+        .persistent(persistent)
+        .fetch_all(&mut **tx)
+        .await?;
+    let head = rows.pop_if(|row| crate::audit::sqlite_impl::is_head(row));
+    crate::audit::sqlite_impl::insert_after(tx, head, &entries).await?;
+    Ok(rows)
 }
 
 /// Records, in the transaction that created it, which resource a request id produced.
@@ -180,18 +228,30 @@ pub(crate) async fn remember_key(
     resource_id: &str,
     at: chrono::DateTime<Utc>,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO idempotency_keys (scope, request_id, fingerprint, resource_id, created_at)
-         VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(&key.scope)
-    .bind(&key.request_id)
-    .bind(&key.fingerprint)
-    .bind(resource_id)
-    .bind(ts(at))
-    .execute(&mut **tx)
-    .await?;
+    let mut sql = statements();
+    push_key(&mut sql, key, resource_id, at);
+    sql.build().execute(&mut **tx).await?;
     Ok(())
+}
+
+/// [`remember_key`] as one of a change's [`Statements`].
+pub(crate) fn push_key(
+    sql: &mut Statements,
+    key: &IdempotencyKey,
+    resource_id: &str,
+    at: chrono::DateTime<Utc>,
+) {
+    sql.push(
+        "INSERT INTO idempotency_keys (scope, request_id, fingerprint, resource_id, created_at) ",
+    )
+    .push_values([key], |mut row, key| {
+        row.push_bind(key.scope.clone())
+            .push_bind(key.request_id.clone())
+            .push_bind(key.fingerprint.clone())
+            .push_bind(resource_id.to_owned())
+            .push_bind(ts(at));
+    })
+    .push("; ");
 }
 
 /// The resource a request id already produced, if any; refuses a key reused with other parameters.
@@ -223,42 +283,53 @@ impl CaseStore for SqliteStore {
         key: Option<&IdempotencyKey>,
         citizen: Option<&CitizenIdentity>,
     ) -> StoreResult<Created<Case>> {
-        let mut tx = self.writer.begin().await?;
-        if let Some(key) = key
-            && let Some(existing) = replayed(&mut tx, key).await?
-        {
-            let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
-                .bind(&existing)
-                .fetch_one(&mut *tx)
-                .await?;
-            return Ok(Created::Replayed(case_row(&row)?));
-        }
         let intake = &case.intake;
-        sqlx::query(
-            "INSERT INTO cases (id, municipality, first_sick_day, employment_status,
-                employer_reference, citizen_reference, state, category, facts, created_at,
-                updated_at, version, cpr_hash, cpr_sealed)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(case.id.to_string())
-        .bind(intake.municipality.as_str())
-        .bind(intake.first_sick_day)
-        .bind(intake.employment_status.as_str())
-        .bind(intake.employer_reference.as_ref().map(|r| r.as_str()))
-        .bind(intake.citizen_reference.as_str())
-        .bind(case.state.as_str())
-        .bind(category_column(case))
-        .bind(facts_json(case)?)
-        .bind(ts(case.created_at))
-        .bind(ts(case.updated_at))
-        .bind(case.version)
-        .bind(citizen.map(|c| c.hash.as_str()))
-        .bind(citizen.map(|c| c.sealed.as_str()))
-        .execute(&mut *tx)
-        .await?;
-        append(&mut tx, &NewEvent::case_opened(case)).await?;
+        let facts = facts_json(case)?;
+        let mut insert = statements();
         if let Some(key) = key {
-            remember_key(&mut tx, key, &case.id.to_string(), case.created_at).await?;
+            push_key(&mut insert, key, &case.id.to_string(), case.created_at);
+        }
+        insert
+            .push(
+                "INSERT INTO cases (id, municipality, first_sick_day, employment_status,
+                employer_reference, citizen_reference, state, category, facts, created_at,
+                updated_at, version, cpr_hash, cpr_sealed) ",
+            )
+            .push_values([case], |mut row, case| {
+                row.push_bind(case.id.to_string())
+                    .push_bind(intake.municipality.as_str())
+                    .push_bind(intake.first_sick_day)
+                    .push_bind(intake.employment_status.as_str())
+                    .push_bind(intake.employer_reference.as_ref().map(|r| r.as_str()))
+                    .push_bind(intake.citizen_reference.as_str())
+                    .push_bind(case.state.as_str())
+                    .push_bind(category_column(case))
+                    .push_bind(facts.clone())
+                    .push_bind(ts(case.created_at))
+                    .push_bind(ts(case.updated_at))
+                    .push_bind(case.version)
+                    .push_bind(citizen.map(|c| c.hash.as_str()))
+                    .push_bind(citizen.map(|c| c.sealed.as_str()));
+            })
+            .push("; ");
+        // The request id is not looked up first (a round trip on the one writer for every
+        // create): its key is inserted first, and only when the insert fails is it looked up.
+        let event = NewEvent::case_opened(case);
+        let mut tx = self.writer.begin().await?;
+        if let Err(err) = append_after(&mut tx, insert, std::slice::from_ref(&event)).await {
+            drop(tx);
+            crate::audit::change_rolled_back();
+            if let Some(key) = key {
+                let mut tx = self.writer.begin().await?;
+                if let Some(existing) = replayed(&mut tx, key).await? {
+                    let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
+                        .bind(&existing)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    return Ok(Created::Replayed(case_row(&row)?));
+                }
+            }
+            return Err(err);
         }
         self.commit(tx).await?;
         Ok(Created::New(case.clone()))

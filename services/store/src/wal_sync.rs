@@ -6,6 +6,7 @@
 //! checkpoint and the database file after it, so a checkpoint never copies unsynced frames.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::Mutex;
@@ -55,6 +56,20 @@ impl WalSync {
     }
 }
 
+impl WalSync {
+    /// Starts [`WalSync::sync`] on a task of its own, for a commit that need not wait for the
+    /// disk: it is durable once the returned task ended (or a later flush ran). A failed flush is
+    /// logged; the next write's flush tries again and, if the disk still fails, fails that write.
+    pub fn sync_in_background(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let wal = Arc::clone(self);
+        tokio::spawn(async move {
+            if let Err(err) = wal.sync().await {
+                tracing::error!(error = %err, "flushing the write-ahead log in the background");
+            }
+        })
+    }
+}
+
 /// fsyncs the WAL file (or, in the moment after a checkpoint emptied it and before it exists
 /// again, the database file, which the checkpoint synced already).
 fn flush(database: &std::path::Path) -> std::io::Result<()> {
@@ -73,7 +88,6 @@ fn flush(database: &std::path::Path) -> std::io::Result<()> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use std::sync::Arc;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_concurrent_commit_returns_after_a_finished_flush_covers_it() {
@@ -94,6 +108,23 @@ mod tests {
         // Every commit that asked is covered by a finished flush.
         assert_eq!(*wal.flushed.lock().await, 64);
         assert_eq!(wal.asked.load(Ordering::SeqCst), 64);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_background_flush_covers_the_commits_before_it_and_retries_after_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("kia.db");
+        let wal = Arc::new(WalSync::new(Some(database.clone())));
+        // No database file yet: the flush fails, is logged, and covers nothing.
+        wal.sync_in_background().await.unwrap();
+        assert_eq!(*wal.flushed.lock().await, 0);
+        std::fs::write(&database, b"db").unwrap();
+        wal.sync_in_background().await.unwrap();
+        assert_eq!(
+            *wal.flushed.lock().await,
+            2,
+            "the failed one is covered now"
+        );
     }
 
     #[tokio::test]
