@@ -30,7 +30,7 @@ use crate::offers::{check_least_sick, check_partial_return_first};
 use crate::plan::{
     ActivityId, GoalId, Plan, PlanParams, PlanRole, hospital_limit_passes_on,
     hospital_waits_over_limit, idle_wait, idle_wait_changes_on, offer_proposal,
-    partial_returns_without_full_return, project, starts_on as plan_starts_on,
+    partial_returns_without_full_return, project,
 };
 use crate::rules::{RuleSet, Verdict};
 use crate::screening::assessment_deadline;
@@ -637,14 +637,10 @@ fn plan_rules(b: &mut Builder<'_>, plan: &Plan) {
             continue;
         }
         // The offer is judged on the day it is projected to start (after what it waits for,
-        // never in the past); the projection says when that can move.
-        let starts_on = match projection.activity(&a.id) {
-            Some(s) => s.expected_start,
-            None => {
-                let on = plan_starts_on(a, today).max(today);
-                b.check_on(add_days(on, 1));
-                on
-            }
+        // never in the past); the projection says when that can move. It projects every
+        // activity not cancelled.
+        let Some(starts_on) = projection.activity(&a.id).map(|s| s.expected_start) else {
+            continue;
         };
         // Employer-organised offers are voluntary and not subject to the offer rules.
         let Some(offer) = offer_proposal(a, starts_on) else {

@@ -17,7 +17,7 @@ use kia_domain::plan::Plan;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{NewEvent, StoreError, StoreResult};
+use crate::{NewEvent, ROWS_PER_STATEMENT, StoreError, StoreResult};
 
 /// Sweep partitions: a case belongs to the partition of its id's last hex digit.
 pub const ALERT_PARTITIONS: u32 = 16;
@@ -483,10 +483,6 @@ fn split_raised(changes: &[AlertChange]) -> (Vec<&AlertRecord>, Vec<&AlertRecord
         updated.into_iter().map(|c| &c.alert).collect(),
     )
 }
-
-/// Rows per multi-row statement: under SQLite's 32,766 and PostgreSQL's 65,535 bound
-/// parameters at 15 a row.
-const ROWS_PER_STATEMENT: usize = 1000;
 
 /// The acknowledgement of an open alert, or why there is none.
 fn acknowledgement(

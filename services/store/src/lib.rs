@@ -16,6 +16,10 @@ mod sqlite;
 pub mod testing;
 mod wal_sync;
 
+/// Rows per multi-row statement (alerts, events, schedule rows): under SQLite's 32,766 and
+/// PostgreSQL's 65,535 bound parameters at 15 a row.
+const ROWS_PER_STATEMENT: usize = 1000;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

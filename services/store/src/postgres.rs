@@ -82,7 +82,7 @@ pub(crate) async fn append(
         .execute(&mut **tx)
         .await?;
     let recorded_at = Utc::now();
-    for chunk in events.chunks(1000) {
+    for chunk in events.chunks(crate::ROWS_PER_STATEMENT) {
         sqlx::QueryBuilder::<Postgres>::new(
             "INSERT INTO events (stream_type, stream_id, event_type, municipality, payload,
                 recorded_at) ",

@@ -170,9 +170,6 @@ pub(crate) async fn append_all(
     Ok(())
 }
 
-/// Events one insert statement carries.
-const EVENTS_PER_STATEMENT: usize = 1000;
-
 /// [`append_all`] after `before`, the change's own statements: they, the events and the read of
 /// the audit chain's head go to the connection's thread as one multi-statement query, and the
 /// audit records follow in a second; each statement is a round trip to that thread otherwise,
@@ -185,8 +182,8 @@ pub(crate) async fn append_after(
     let recorded_at = ts(Utc::now());
     // A query of several thousand-row inserts (a sweep's page) differs with every page: it is
     // not kept among the connection's prepared statements, where each would hold its programs.
-    let persistent = events.len() <= EVENTS_PER_STATEMENT;
-    for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+    let persistent = events.len() <= crate::ROWS_PER_STATEMENT;
+    for chunk in events.chunks(crate::ROWS_PER_STATEMENT) {
         sql.push(
             "INSERT INTO events (stream_type, stream_id, event_type, municipality, payload,
                 recorded_at) ",

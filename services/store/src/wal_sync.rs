@@ -54,9 +54,7 @@ impl WalSync {
         *flushed = upto;
         Ok(())
     }
-}
 
-impl WalSync {
     /// Starts [`WalSync::sync`] on a task of its own, for a commit that need not wait for the
     /// disk: it is durable once the returned task ended (or a later flush ran). A failed flush is
     /// logged; the next write's flush tries again and, if the disk still fails, fails that write.
