@@ -667,23 +667,23 @@ mod sqlite_impl {
             .execute(&mut **tx)
             .await?;
         }
+        // SQLite rewrites an index's entry for every row an UPDATE names one of its columns
+        // for, even when the value stays: the columns no index holds are set first, and the
+        // indexed ones (state, recipient organisation) only on the rows where they change.
         for chunk in updated.chunks(ROWS_PER_STATEMENT) {
             let mut query = QueryBuilder::<Sqlite>::new(
-                "WITH u (id, previous, recipient_organisation, recipient_role, severity, cause,
-                    data, due_on, state, updated_at, acknowledged_by, acknowledged_at,
-                    resolved_at, version) AS (",
+                "WITH u (id, previous, recipient_role, severity, cause, data, due_on, updated_at,
+                    acknowledged_by, acknowledged_at, resolved_at, version) AS (",
             );
             query
                 .push_values(chunk, |mut row, a| {
                     row.push_bind(a.id.to_string())
                         .push_bind(a.version - 1)
-                        .push_bind(a.recipient.organisation.clone())
                         .push_bind(a.recipient.role.clone())
                         .push_bind(a.severity.as_str())
                         .push_bind(a.cause.clone())
                         .push_bind(a.data.to_string())
                         .push_bind(a.due_on)
-                        .push_bind(a.state.as_str())
                         .push_bind(ts(a.updated_at))
                         .push_bind(a.acknowledged_by.clone())
                         .push_bind(a.acknowledged_at.map(ts))
@@ -691,9 +691,8 @@ mod sqlite_impl {
                         .push_bind(a.version);
                 })
                 .push(
-                    ") UPDATE alerts SET recipient_organisation = u.recipient_organisation,
-                        recipient_role = u.recipient_role, severity = u.severity,
-                        cause = u.cause, data = u.data, due_on = u.due_on, state = u.state,
+                    ") UPDATE alerts SET recipient_role = u.recipient_role, severity = u.severity,
+                        cause = u.cause, data = u.data, due_on = u.due_on,
                         updated_at = u.updated_at, acknowledged_by = u.acknowledged_by,
                         acknowledged_at = u.acknowledged_at, resolved_at = u.resolved_at,
                         version = u.version
@@ -703,6 +702,21 @@ mod sqlite_impl {
             if done.rows_affected() != chunk.len() as u64 {
                 return Err(StoreError::Stale);
             }
+            QueryBuilder::<Sqlite>::new("WITH u (id, state, recipient_organisation) AS (")
+                .push_values(chunk, |mut row, a| {
+                    row.push_bind(a.id.to_string())
+                        .push_bind(a.state.as_str())
+                        .push_bind(a.recipient.organisation.clone());
+                })
+                .push(
+                    ") UPDATE alerts SET state = u.state,
+                        recipient_organisation = u.recipient_organisation
+                     FROM u WHERE alerts.id = u.id AND (alerts.state <> u.state
+                        OR alerts.recipient_organisation IS NOT u.recipient_organisation)",
+                )
+                .build()
+                .execute(&mut **tx)
+                .await?;
         }
         let events: Vec<NewEvent> = changes.iter().map(alert_event).collect();
         append_all(tx, &events).await

@@ -1432,6 +1432,76 @@ mod alerts {
         }
     }
 
+    /// The columns the alert indexes hold (state, recipient organisation) follow every change:
+    /// a filter by recipient finds an alert under its new organisation only, and a resolved
+    /// alert frees its (rule, subject) for a new one.
+    #[tokio::test]
+    async fn an_update_moves_an_alert_to_its_new_recipient_and_a_resolution_frees_its_subject() {
+        for (store, _dir) in stores().await {
+            let c = case(1, "630");
+            store.create_case(&c, None).await.unwrap();
+            let to = |organisation: Option<&str>| AlertFilter {
+                recipient_organisation: organisation.map(str::to_owned),
+                state: Some(AlertState::Open),
+                ..Default::default()
+            };
+            let count = |filter: AlertFilter| {
+                let store = store.clone();
+                async move { store.list_alerts(&filter, None, 10).await.unwrap().len() }
+            };
+            let raised = store
+                .reconcile_alerts(
+                    &[evaluation(&c, vec![al04(c.id, Severity::Warning, 0)], 1)],
+                    Utc::now(),
+                )
+                .await
+                .unwrap();
+            let first = raised[0].alert.id;
+            // Only the cause and severity change: the recipient stays.
+            let mut overdue = al04(c.id, Severity::High, 1);
+            let changes = store
+                .reconcile_alerts(&[evaluation(&c, vec![overdue.clone()], 2)], Utc::now())
+                .await
+                .unwrap();
+            assert_eq!(changes[0].kind, AlertChangeKind::Updated);
+            let stored = store.get_alert(first).await.unwrap().unwrap();
+            assert_eq!((stored.severity, stored.version), (Severity::High, 2));
+            assert_eq!(stored.cause, "the first follow-up is 1 days overdue");
+            // The recipient moves to a rehabilitation centre.
+            overdue.recipient.organisation = Some("rc-1".into());
+            store
+                .reconcile_alerts(&[evaluation(&c, vec![overdue.clone()], 3)], Utc::now())
+                .await
+                .unwrap();
+            assert_eq!(count(to(Some("rc-1"))).await, 1, "{}", store.backend());
+            let stored = store.get_alert(first).await.unwrap().unwrap();
+            assert_eq!(stored.recipient.organisation.as_deref(), Some("rc-1"));
+            assert_eq!((stored.state, stored.version), (AlertState::Open, 3));
+            // Resolved: no longer open anywhere, and the same condition raises a new alert.
+            store
+                .reconcile_alerts(&[evaluation(&c, vec![], 4)], Utc::now())
+                .await
+                .unwrap();
+            assert_eq!(count(to(Some("rc-1"))).await, 0, "{}", store.backend());
+            let resolved = store.get_alert(first).await.unwrap().unwrap();
+            assert_eq!(
+                (resolved.state, resolved.version),
+                (AlertState::Resolved, 4)
+            );
+            let again = store
+                .reconcile_alerts(&[evaluation(&c, vec![overdue], 5)], Utc::now())
+                .await
+                .unwrap();
+            assert_eq!(again[0].kind, AlertChangeKind::Raised);
+            assert_ne!(again[0].alert.id, first);
+            let open = store.list_alerts(&of_case(&c), None, 10).await.unwrap();
+            assert_eq!(
+                open.iter().filter(|a| a.state == AlertState::Open).count(),
+                1
+            );
+        }
+    }
+
     #[tokio::test]
     async fn due_cases_page_by_next_check_within_a_partition() {
         for (store, _dir) in stores().await {
