@@ -7,6 +7,7 @@
 mod alerts;
 pub mod audit;
 pub mod ceiling;
+mod checkpoint;
 mod contracting;
 mod error;
 mod plan;

@@ -15,6 +15,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 
+use crate::checkpoint::{CHECKPOINT_INTERVAL, Checkpointer};
 use crate::wal_sync::WalSync;
 use crate::{
     CaseFilter, CaseRow, CaseStore, CitizenIdentity, Created, IdempotencyKey, NewEvent,
@@ -31,6 +32,9 @@ pub struct SqliteStore {
     pub(crate) writer: SqlitePool,
     pub(crate) readers: SqlitePool,
     wal: Arc<WalSync>,
+    /// The connection that copies the log into the database file (see [`crate::checkpoint`]).
+    checkpoints: SqlitePool,
+    checkpointer: Checkpointer,
 }
 
 /// A timestamp as SQLite keeps it: RFC 3339 text, microseconds, UTC.
@@ -52,12 +56,14 @@ impl SqliteStore {
                     // A transaction of a sweep page touches thousands of pages: keep them in
                     // memory rather than spill them to the log mid-transaction.
                     .pragma("cache_size", WRITER_CACHE_KIB)
-                    // Checkpoint every ~40 MB of log instead of SQLite's ~4 MB: a page that
-                    // several commits dirty (an index page of the alert schedule, the event
-                    // log's last page) is copied into the database once, not once per commit.
-                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES),
+                    // The writer never checkpoints: the checkpointer does, off its path.
+                    .pragma("wal_autocheckpoint", "0"),
             )
             .await?;
+        let checkpoints = pool_options(options)
+            .max_connections(1)
+            .connect_lazy_with(base.clone());
+        let checkpointer = Checkpointer::start(checkpoints.clone(), CHECKPOINT_INTERVAL);
         let file = base.get_filename();
         let on_disk = file != Path::new(":memory:") && !url.contains("mode=memory");
         let wal = Arc::new(WalSync::new(on_disk.then(|| file.to_path_buf())));
@@ -69,6 +75,8 @@ impl SqliteStore {
             writer,
             readers,
             wal,
+            checkpoints,
+            checkpointer,
         })
     }
 
@@ -76,25 +84,25 @@ impl SqliteStore {
     /// together share one flush of the write-ahead log.
     pub(crate) async fn commit(&self, tx: Transaction<'_, Sqlite>) -> StoreResult<()> {
         tx.commit().await?;
-        self.wal.sync().await
+        self.durable().await
     }
 
     /// Makes a write done outside a transaction (autocommit) durable.
     pub(crate) async fn durable(&self) -> StoreResult<()> {
+        self.checkpointer.ask();
         self.wal.sync().await
     }
 
     /// Starts the flush that makes what was committed so far durable, without waiting for it:
     /// for writes whose loss in a power cut is bearable for a moment (the records of reads).
     pub(crate) fn flush_soon(&self) {
+        self.checkpointer.ask();
         self.wal.sync_in_background();
     }
 }
 
 /// The writer's page cache: 16 MiB (negative: KiB, SQLite's convention).
 const WRITER_CACHE_KIB: &str = "-16384";
-/// Log pages after which a commit checkpoints (SQLite's default is 1,000).
-const WRITER_CHECKPOINT_PAGES: &str = "10000";
 
 /// How kia pools SQLite connections. No ping before a connection is handed out: a file does not
 /// hang up, and each ping is a round trip to the connection's thread.
@@ -527,6 +535,7 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.readers.close().await;
+        self.checkpoints.close().await;
         // Fold the WAL back into the database file so a copy of the file alone is complete.
         if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&self.writer)
