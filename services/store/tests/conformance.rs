@@ -1432,6 +1432,63 @@ mod alerts {
         }
     }
 
+    /// Evaluations of one case racing each other (each decided from what it read, some from
+    /// rows another has changed since): the newest evaluation's alert is what stays, one per
+    /// (rule, subject), and every change a call reported is in the log once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn racing_evaluations_of_one_case_leave_the_newest_and_log_each_change_once() {
+        for (store, _dir) in stores().await {
+            let c = case(1, "630");
+            store.create_case(&c, None).await.unwrap();
+            let before = store.last_event_position().await.unwrap();
+            let calls: Vec<_> = (1..=24)
+                .map(|position| {
+                    let store = store.clone();
+                    // Every third one finds the follow-up held (no alert): raise, update and
+                    // resolve all race.
+                    let conditions = if position % 3 == 0 {
+                        vec![]
+                    } else {
+                        vec![al04(c.id, Severity::High, position)]
+                    };
+                    let e = evaluation(&c, conditions, position);
+                    tokio::spawn(async move { store.reconcile_alerts(&[e], Utc::now()).await })
+                })
+                .collect();
+            let mut reported = 0;
+            for call in calls {
+                reported += call.await.unwrap().unwrap().len();
+            }
+            let unresolved: Vec<_> = store
+                .list_alerts(&of_case(&c), None, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|a| a.state != AlertState::Resolved)
+                .collect();
+            // Position 24 found no alert: whatever ran last, nothing older overwrote it.
+            assert!(unresolved.is_empty(), "{}: {unresolved:?}", store.backend());
+            let logged = store
+                .events_after(before, 1000)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|e| e.stream_type == "alert")
+                .count();
+            assert_eq!(logged, reported, "{}", store.backend());
+            // A later evaluation raises it again, once.
+            let again = store
+                .reconcile_alerts(
+                    &[evaluation(&c, vec![al04(c.id, Severity::High, 30)], 30)],
+                    Utc::now(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(again.len(), 1);
+            assert_eq!(again[0].kind, AlertChangeKind::Raised);
+        }
+    }
+
     /// The columns the alert indexes hold (state, recipient organisation) follow every change:
     /// a filter by recipient finds an alert under its new organisation only, and a resolved
     /// alert frees its (rule, subject) for a new one.
