@@ -1,12 +1,14 @@
 //! Checkpoints of the SQLite write-ahead log, on a connection of their own.
 //!
 //! SQLite's automatic checkpoint runs inside the commit that crosses its threshold: that commit,
-//! and every write queued behind the one writer, waits while thousands of pages are copied into
-//! the database file and it is synced. Here the writer never checkpoints (`wal_autocheckpoint=0`);
-//! after commits, this connection copies the log's frames into the database (a PASSIVE
-//! checkpoint, which neither waits for nor blocks the writer or the readers), at most once per
-//! [`CHECKPOINT_INTERVAL`]. The writer starts the log over from its beginning once a checkpoint
-//! has copied all of it, so the log stays about as long as the interval's commits.
+//! and every write queued behind the one writer, waits while the log's pages are copied into the
+//! database file and it is synced. Here, after commits, a connection of its own copies the log
+//! into the database (a PASSIVE checkpoint, which neither waits for nor blocks the writer or the
+//! readers), at most once per [`CHECKPOINT_INTERVAL`]. The writer keeps its automatic checkpoint
+//! (every 10,000 pages), which then finds only the last commits' pages left to copy: it is still
+//! needed, because only a checkpoint that copies the whole log lets the writer start the log
+//! over, and under continuous writes this connection's checkpoint never ends with nothing left
+//! (the writer has appended more by then). Without it the log grows without bound.
 
 use std::time::Duration;
 
@@ -142,5 +144,51 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(rows, 2000);
+    }
+
+    /// Under continuous writes the checkpointer alone never empties the log (the writer has
+    /// appended more by the time it ends), so the writer keeps its own automatic checkpoint:
+    /// it copies what is left, and the log starts over instead of growing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn under_continuous_writes_the_log_starts_over_instead_of_growing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kia.db");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", file.display()))
+            .unwrap()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let connect = |options: SqliteConnectOptions| {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+        };
+        // The store's writer checkpoints every 10,000 pages; 100 here, for a small test.
+        let writer = connect(options.clone().pragma("wal_autocheckpoint", "100"))
+            .await
+            .unwrap();
+        let checkpointer = Checkpointer::start(connect(options).await.unwrap(), Duration::ZERO);
+        sqlx::query("CREATE TABLE t (x TEXT)")
+            .execute(&writer)
+            .await
+            .unwrap();
+        // About 2,000 pages of log, far more than the threshold, asking after every commit.
+        for _ in 0..400 {
+            sqlx::query(
+                "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 16)
+                 INSERT INTO t SELECT printf('%.1000c', 'x') FROM n",
+            )
+            .execute(&writer)
+            .await
+            .unwrap();
+            checkpointer.ask();
+        }
+        let wal_pages = std::fs::metadata(dir.path().join("kia.db-wal"))
+            .unwrap()
+            .len()
+            / 4096;
+        assert!(
+            wal_pages < 600,
+            "the log should start over near its threshold, but holds {wal_pages} pages"
+        );
     }
 }

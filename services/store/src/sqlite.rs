@@ -56,8 +56,12 @@ impl SqliteStore {
                     // A transaction of a sweep page touches thousands of pages: keep them in
                     // memory rather than spill them to the log mid-transaction.
                     .pragma("cache_size", WRITER_CACHE_KIB)
-                    // The writer never checkpoints: the checkpointer does, off its path.
-                    .pragma("wal_autocheckpoint", "0"),
+                    // The checkpointer copies the log into the database off the writer's path;
+                    // the writer's own checkpoint, every ~40 MB of log, then finds little left
+                    // to copy, and once it has copied everything the next commit starts the log
+                    // over (a checkpoint on another connection cannot: by the time it ends, the
+                    // writer has appended more).
+                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES),
             )
             .await?;
         let checkpoints = pool_options(options)
@@ -103,6 +107,8 @@ impl SqliteStore {
 
 /// The writer's page cache: 16 MiB (negative: KiB, SQLite's convention).
 const WRITER_CACHE_KIB: &str = "-16384";
+/// Log pages after which a commit checkpoints what is left to copy (SQLite's default is 1,000).
+const WRITER_CHECKPOINT_PAGES: &str = "10000";
 
 /// How kia pools SQLite connections. No ping before a connection is handed out: a file does not
 /// hang up, and each ping is a round trip to the connection's thread.
