@@ -88,22 +88,29 @@ mod tests {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
     use std::str::FromStr;
 
+    /// A database file in WAL mode, created on first connection.
+    fn wal_file(file: &std::path::Path) -> SqliteConnectOptions {
+        SqliteConnectOptions::from_str(&format!("sqlite://{}", file.display()))
+            .unwrap()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+    }
+
+    /// A pool of one connection.
+    async fn pool(options: SqliteConnectOptions) -> sqlx::SqlitePool {
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn the_checkpointer_copies_every_commit_into_the_database_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("kia.db");
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", file.display()))
-            .unwrap()
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
-        let pool = |options: SqliteConnectOptions| {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(options)
-        };
-        let writer = pool(options.clone().pragma("wal_autocheckpoint", "0"))
-            .await
-            .unwrap();
+        let options = wal_file(&file);
+        let writer = pool(options.clone().pragma("wal_autocheckpoint", "0")).await;
         sqlx::query("CREATE TABLE t (x INTEGER)")
             .execute(&writer)
             .await
@@ -118,8 +125,7 @@ mod tests {
             .await
             .unwrap();
         }
-        let checkpoints = pool(options.clone()).await.unwrap();
-        let checkpointer = Checkpointer::start(checkpoints.clone(), Duration::ZERO);
+        let checkpointer = Checkpointer::start(pool(options).await, Duration::ZERO);
         // The writer copied nothing itself: the log holds every commit.
         let copy = dir.path().join("copy.db");
         std::fs::copy(&file, &copy).unwrap();
@@ -137,8 +143,7 @@ mod tests {
                 .unwrap()
                 .immutable(true),
         )
-        .await
-        .unwrap();
+        .await;
         let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
             .fetch_one(&alone)
             .await
@@ -153,20 +158,10 @@ mod tests {
     async fn under_continuous_writes_the_log_starts_over_instead_of_growing() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("kia.db");
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", file.display()))
-            .unwrap()
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
-        let connect = |options: SqliteConnectOptions| {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(options)
-        };
+        let options = wal_file(&file);
         // The store's writer checkpoints every 10,000 pages; 100 here, for a small test.
-        let writer = connect(options.clone().pragma("wal_autocheckpoint", "100"))
-            .await
-            .unwrap();
-        let checkpointer = Checkpointer::start(connect(options).await.unwrap(), Duration::ZERO);
+        let writer = pool(options.clone().pragma("wal_autocheckpoint", "100")).await;
+        let checkpointer = Checkpointer::start(pool(options).await, Duration::ZERO);
         sqlx::query("CREATE TABLE t (x TEXT)")
             .execute(&writer)
             .await
