@@ -23,6 +23,8 @@ pub(crate) const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone)]
 pub(crate) struct Checkpointer {
     asked: mpsc::Sender<()>,
+    /// The connection the checkpoints run on, closed with the store.
+    connection: SqlitePool,
     /// How many checkpoints have finished.
     #[cfg(test)]
     finished: watch::Receiver<u64>,
@@ -35,9 +37,15 @@ impl Checkpointer {
         // One pending request is enough: every commit before it runs is covered.
         let (asked, requests) = mpsc::channel(1);
         let (count, _finished) = watch::channel(0);
-        tokio::spawn(checkpoint_when_asked(connection, requests, count, interval));
+        tokio::spawn(checkpoint_when_asked(
+            connection.clone(),
+            requests,
+            count,
+            interval,
+        ));
         Self {
             asked,
+            connection,
             #[cfg(test)]
             finished: _finished,
         }
@@ -47,6 +55,11 @@ impl Checkpointer {
     pub(crate) fn ask(&self) {
         // Full: a checkpoint is asked for already and will cover this commit.
         let _ = self.asked.try_send(());
+    }
+
+    /// Closes the connection, once a checkpoint that is running has ended; none runs after.
+    pub(crate) async fn close(&self) {
+        self.connection.close().await;
     }
 
     /// Waits until `n` checkpoints have finished since the start.

@@ -32,8 +32,8 @@ pub struct SqliteStore {
     pub(crate) writer: SqlitePool,
     pub(crate) readers: SqlitePool,
     wal: Arc<WalSync>,
-    /// The connection that copies the log into the database file (see [`crate::checkpoint`]).
-    checkpoints: SqlitePool,
+    /// Copies the log into the database file on a connection of its own (see
+    /// [`crate::checkpoint`]).
     checkpointer: Checkpointer,
 }
 
@@ -64,10 +64,12 @@ impl SqliteStore {
                     .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES),
             )
             .await?;
-        let checkpoints = pool_options(options)
-            .max_connections(1)
-            .connect_lazy_with(base.clone());
-        let checkpointer = Checkpointer::start(checkpoints.clone(), CHECKPOINT_INTERVAL);
+        let checkpointer = Checkpointer::start(
+            pool_options(options)
+                .max_connections(1)
+                .connect_lazy_with(base.clone()),
+            CHECKPOINT_INTERVAL,
+        );
         let file = base.get_filename();
         let on_disk = file != Path::new(":memory:") && !url.contains("mode=memory");
         let wal = Arc::new(WalSync::new(on_disk.then(|| file.to_path_buf())));
@@ -79,7 +81,6 @@ impl SqliteStore {
             writer,
             readers,
             wal,
-            checkpoints,
             checkpointer,
         })
     }
@@ -541,7 +542,7 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.readers.close().await;
-        self.checkpoints.close().await;
+        self.checkpointer.close().await;
         // Fold the WAL back into the database file so a copy of the file alone is complete.
         if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&self.writer)
