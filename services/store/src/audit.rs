@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2_v011::Digest as _;
 
-use crate::{NewEvent, StoreResult};
+use crate::{NewEvent, RowAccess, StoreResult};
 
 /// The `prev_hash` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -409,27 +409,6 @@ fn entry_of(row: &impl RowAccess) -> StoreResult<AuditEntry> {
         trace_id: row.text("trace_id")?,
     })
 }
-
-/// Reads text columns the same way from either backend's row.
-trait RowAccess {
-    fn text(&self, col: &str) -> StoreResult<String>;
-    fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
-}
-
-macro_rules! row_access {
-    ($row:ty) => {
-        impl RowAccess for $row {
-            fn text(&self, col: &str) -> StoreResult<String> {
-                Ok(sqlx::Row::try_get(self, col)?)
-            }
-            fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
-                Ok(sqlx::Row::try_get(self, col)?)
-            }
-        }
-    };
-}
-row_access!(sqlx::sqlite::SqliteRow);
-row_access!(sqlx::postgres::PgRow);
 
 /// Binds a record's columns after `sequence` and `recorded_at` (whose types differ by backend),
 /// in [`COLUMNS`] order.

@@ -11,6 +11,7 @@ mod checkpoint;
 mod contracting;
 mod error;
 mod plan;
+mod point_read;
 mod postgres;
 mod screening;
 mod sqlite;
@@ -327,6 +328,43 @@ fn parse_ts(raw: &str) -> StoreResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| StoreError::corrupt(format!("timestamp {raw:?}: {e}")))
+}
+
+/// Reads columns the same way from either backend's rows and from the SQLite point reader's.
+trait RowAccess {
+    fn text(&self, col: &str) -> StoreResult<String>;
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
+    fn int(&self, col: &str) -> StoreResult<i64>;
+}
+
+macro_rules! sqlx_row_access {
+    ($row:ty) => {
+        impl RowAccess for $row {
+            fn text(&self, col: &str) -> StoreResult<String> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
+            fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
+            fn int(&self, col: &str) -> StoreResult<i64> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
+        }
+    };
+}
+sqlx_row_access!(sqlx::sqlite::SqliteRow);
+sqlx_row_access!(sqlx::postgres::PgRow);
+
+impl RowAccess for rusqlite::Row<'_> {
+    fn text(&self, col: &str) -> StoreResult<String> {
+        self.get(col).map_err(StoreError::corrupt)
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        self.get(col).map_err(StoreError::corrupt)
+    }
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        self.get(col).map_err(StoreError::corrupt)
+    }
 }
 
 /// The columns of a stored case, as either backend reads them.

@@ -240,6 +240,15 @@ mod sqlite_impl {
     use super::*;
     use crate::sqlite::{Statements, append, append_after, replayed, statements, ts};
 
+    /// A case and its plan (if it has one) from a row of `case_with_plan`'s join.
+    fn case_and_plan(row: &dyn crate::RowAccess) -> StoreResult<(Case, Option<Plan>)> {
+        let plan = row
+            .opt_text("plan_document")?
+            .map(|doc| serde_json::from_str(&doc).map_err(json_err))
+            .transpose()?;
+        Ok((crate::sqlite::case_row(row)?, plan))
+    }
+
     #[async_trait]
     impl PlanStore for SqliteStore {
         async fn create_plan(
@@ -303,21 +312,13 @@ mod sqlite_impl {
         }
 
         async fn case_with_plan(&self, case: CaseId) -> StoreResult<Option<(Case, Option<Plan>)>> {
-            let row = sqlx::query(
+            self.lookup(
                 "SELECT cases.*, plans.document AS plan_document
                  FROM cases LEFT JOIN plans ON plans.case_id = cases.id WHERE cases.id = ?",
+                case.to_string(),
+                |row| case_and_plan(row),
             )
-            .bind(case.to_string())
-            .fetch_optional(&self.readers)
-            .await?;
-            row.map(|r| {
-                let plan = r
-                    .try_get::<Option<String>, _>("plan_document")?
-                    .map(|doc| serde_json::from_str(&doc).map_err(json_err))
-                    .transpose()?;
-                Ok((crate::sqlite::case_row(&r)?, plan))
-            })
-            .transpose()
+            .await
         }
 
         async fn plan_history(&self, case: CaseId) -> StoreResult<Vec<ChangeRecord>> {

@@ -2,7 +2,6 @@
 //! group commit: see [`crate::wal_sync`]), one write connection (SQLite has one writer) and a
 //! pool of readers.
 
-use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -16,11 +15,12 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::checkpoint::{CHECKPOINT_INTERVAL, Checkpointer};
+use crate::point_read::PointReader;
 use crate::wal_sync::WalSync;
 use crate::{
     CaseFilter, CaseRow, CaseStore, CitizenIdentity, Created, IdempotencyKey, NewEvent,
-    OpenCaseCount, PoolConnections, Store, StoreError, StoreOptions, StoreResult, StoredEvent,
-    category_column, parse_ts,
+    OpenCaseCount, PoolConnections, RowAccess, Store, StoreError, StoreOptions, StoreResult,
+    StoredEvent, category_column, parse_ts,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -31,6 +31,9 @@ pub struct SqliteStore {
     /// [`SqliteStore::commit`].
     pub(crate) writer: SqlitePool,
     pub(crate) readers: SqlitePool,
+    /// Lookups of one row by key, on the calling thread; `None` for an in-memory database,
+    /// which only the pool's connections share.
+    pub(crate) point: Option<Arc<PointReader>>,
     wal: Arc<WalSync>,
     /// Copies the log into the database file on a connection of its own (see
     /// [`crate::checkpoint`]).
@@ -70,16 +73,19 @@ impl SqliteStore {
                 .connect_lazy_with(base.clone()),
             CHECKPOINT_INTERVAL,
         );
-        let file = base.get_filename();
-        let on_disk = file != Path::new(":memory:") && !url.contains("mode=memory");
-        let wal = Arc::new(WalSync::new(on_disk.then(|| file.to_path_buf())));
+        let file = base.get_filename().to_path_buf();
+        let on_disk = !names_memory(url);
+        let wal = Arc::new(WalSync::new(on_disk.then(|| file.clone())));
         let readers = pool_options(options)
             .max_connections(options.max_connections.max(1))
             .connect_with(base.read_only(true))
             .await?;
+        let keep = usize::try_from(options.max_connections).unwrap_or(1);
+        let point = on_disk.then(|| Arc::new(PointReader::new(file, keep)));
         Ok(Self {
             writer,
             readers,
+            point,
             wal,
             checkpointer,
         })
@@ -90,6 +96,26 @@ impl SqliteStore {
     pub(crate) async fn commit(&self, tx: Transaction<'_, Sqlite>) -> StoreResult<()> {
         tx.commit().await?;
         self.durable().await
+    }
+
+    /// The row `sql` (a lookup by one key) returns for `key`: read on the calling thread where
+    /// it can be (see [`crate::point_read`]), else through the read pool.
+    pub(crate) async fn lookup<T>(
+        &self,
+        sql: &'static str,
+        key: String,
+        decode: impl Fn(&dyn RowAccess) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        if let Some(point) = &self.point
+            && let Some(found) = point.row(sql, &key, |row| decode(row))?
+        {
+            return Ok(found);
+        }
+        let row = sqlx::query(sql)
+            .bind(key)
+            .fetch_optional(&self.readers)
+            .await?;
+        row.as_ref().map(|row| decode(row)).transpose()
     }
 
     /// Makes a write done outside a transaction (autocommit) durable.
@@ -104,6 +130,14 @@ impl SqliteStore {
         self.checkpointer.ask();
         self.wal.sync_in_background();
     }
+}
+
+/// Whether a `sqlite:` URL names an in-memory database (`sqlite::memory:`, which sqlx opens
+/// under a name of its own, or `mode=memory`): there is no file to flush or to open again.
+fn names_memory(url: &str) -> bool {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
+    database == ":memory:" || params.split('&').any(|p| p == "mode=memory")
 }
 
 /// The writer's page cache: 16 MiB (negative: KiB, SQLite's convention).
@@ -140,19 +174,22 @@ fn facts_json(case: &Case) -> StoreResult<String> {
     serde_json::to_string(&case.facts).map_err(StoreError::corrupt)
 }
 
-pub(crate) fn case_row(row: &SqliteRow) -> StoreResult<Case> {
+/// A case from a row of `cases` (sqlx's or the point reader's).
+pub(crate) fn case_row(row: &(impl RowAccess + ?Sized)) -> StoreResult<Case> {
+    let first_sick_day = row.text("first_sick_day")?;
     CaseRow {
-        id: row.try_get("id")?,
-        municipality: row.try_get("municipality")?,
-        first_sick_day: row.try_get("first_sick_day")?,
-        employment_status: row.try_get("employment_status")?,
-        employer_reference: row.try_get("employer_reference")?,
-        citizen_reference: row.try_get("citizen_reference")?,
-        state: row.try_get("state")?,
-        facts: serde_json::from_str(row.try_get("facts")?).map_err(StoreError::corrupt)?,
-        created_at: parse_ts(row.try_get("created_at")?)?,
-        updated_at: parse_ts(row.try_get("updated_at")?)?,
-        version: row.try_get("version")?,
+        first_sick_day: chrono::NaiveDate::parse_from_str(&first_sick_day, "%Y-%m-%d")
+            .map_err(|_| StoreError::corrupt(format!("first_sick_day {first_sick_day:?}")))?,
+        id: row.text("id")?,
+        municipality: row.text("municipality")?,
+        employment_status: row.text("employment_status")?,
+        employer_reference: row.opt_text("employer_reference")?,
+        citizen_reference: row.text("citizen_reference")?,
+        state: row.text("state")?,
+        facts: serde_json::from_str(&row.text("facts")?).map_err(StoreError::corrupt)?,
+        created_at: parse_ts(&row.text("created_at")?)?,
+        updated_at: parse_ts(&row.text("updated_at")?)?,
+        version: row.int("version")?,
     }
     .into_case()
 }
@@ -374,11 +411,10 @@ impl CaseStore for SqliteStore {
     }
 
     async fn get_case(&self, id: CaseId) -> StoreResult<Option<Case>> {
-        let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&self.readers)
-            .await?;
-        row.as_ref().map(case_row).transpose()
+        self.lookup("SELECT * FROM cases WHERE id = ?", id.to_string(), |row| {
+            case_row(row)
+        })
+        .await
     }
 
     async fn list_cases(
@@ -541,6 +577,9 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        if let Some(point) = &self.point {
+            point.close();
+        }
         self.readers.close().await;
         self.checkpointer.close().await;
         // Fold the WAL back into the database file so a copy of the file alone is complete.
@@ -558,5 +597,77 @@ impl Store for SqliteStore {
             PoolConnections::of("writer", &self.writer),
             PoolConnections::of("readers", &self.readers),
         ]
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::plan::PlanStore as _;
+    use chrono::TimeZone as _;
+    use kia_domain::case::{CaseIntake, EmploymentStatus, ExternalReference};
+
+    fn case() -> Case {
+        let created = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+        let intake = CaseIntake {
+            municipality: MunicipalityCode::parse("630").unwrap(),
+            first_sick_day: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+            employment_status: EmploymentStatus::Employed,
+            employer_reference: None,
+            citizen_reference: ExternalReference::parse("citizen-1").unwrap(),
+        };
+        Case::open(CaseId::new(1, 1), intake, created)
+    }
+
+    async fn store(url: &str) -> SqliteStore {
+        let options = StoreOptions {
+            max_connections: 1,
+            acquire_timeout: std::time::Duration::from_millis(200),
+            ..StoreOptions::default()
+        };
+        let store = SqliteStore::open(url, &options).await.unwrap();
+        store.migrate().await.unwrap();
+        store.create_case(&case(), None).await.unwrap();
+        store
+    }
+
+    #[test]
+    fn in_memory_urls_are_told_from_files() {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://shared?mode=memory&cache=shared",
+        ] {
+            assert!(names_memory(url), "{url}");
+        }
+        for url in [
+            "sqlite:///var/lib/kia/kia.db",
+            "sqlite://kia.db?mode=rwc",
+            "sqlite:memory.db",
+        ] {
+            assert!(!names_memory(url), "{url}");
+        }
+    }
+
+    /// A lookup by key on a database file does not queue for the read pool: with the pool's
+    /// one connection taken, the case and its plan are still read. An in-memory database has
+    /// no file to open, so there the same read waits for the pool.
+    #[tokio::test]
+    async fn a_lookup_by_key_on_a_file_does_not_wait_for_the_read_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let on_disk = store(&format!("sqlite://{}", dir.path().join("kia.db").display())).await;
+        let _held = on_disk.readers.acquire().await.unwrap();
+        assert_eq!(on_disk.get_case(case().id).await.unwrap(), Some(case()));
+        let (read, plan) = on_disk.case_with_plan(case().id).await.unwrap().unwrap();
+        assert_eq!((read, plan), (case(), None));
+        assert_eq!(on_disk.get_case(CaseId::new(2, 2)).await.unwrap(), None);
+
+        let in_memory = store("sqlite::memory:").await;
+        let _held = in_memory.readers.acquire().await.unwrap();
+        assert!(matches!(
+            in_memory.get_case(case().id).await,
+            Err(StoreError::Unavailable(_))
+        ));
     }
 }
