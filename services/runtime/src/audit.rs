@@ -57,6 +57,9 @@ const MAX_BATCH_RECORDS: usize = 1024;
 /// transaction fails every call in it (each is told, and withholds its answer).
 async fn write_batches(store: Arc<dyn Store>, mut queue: mpsc::UnboundedReceiver<Pending>) {
     while let Some(first) = queue.recv().await {
+        // Let the calls already running on this thread settle into this batch before it is
+        // written: a commit per record or two costs far more than one per several.
+        tokio::task::yield_now().await;
         let mut entries = first.entries;
         let mut waiting = vec![first.committed];
         while entries.len() < MAX_BATCH_RECORDS {

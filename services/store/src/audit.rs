@@ -440,6 +440,7 @@ macro_rules! bind_entry {
 pub(crate) mod sqlite_impl {
     use super::*;
     use crate::{SqliteStore, StoreError};
+    use rusqlite::OptionalExtension as _;
     use sqlx::Row as _;
 
     /// Reads the chain's head: the row [`insert_after`] links to (none in an empty chain). Its
@@ -475,8 +476,47 @@ pub(crate) mod sqlite_impl {
         let last = head
             .map(|r| Ok::<_, sqlx::Error>((r.try_get("head_sequence")?, r.try_get("head_hash")?)))
             .transpose()?;
-        // One statement for the whole batch, its rows as one JSON array in COLUMNS order: a
-        // statement per row would hand each row to the connection's thread and back.
+        sqlx::query(sqlx::AssertSqlSafe(INSERT.as_str()))
+            .bind(rows_json(last, entries))
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Appends a batch on the store's inline writer, on the calling thread (see
+    /// [`crate::inline`]); `Ok(false)` when it could not, and nothing was written.
+    fn insert_inline(store: &SqliteStore, entries: &[AuditEntry]) -> StoreResult<bool> {
+        let Some(inline) = &store.inline_writer else {
+            return Ok(false);
+        };
+        let appended = inline.transaction(|tx| {
+            let last = tx
+                .query_row(HEAD, [], |r| {
+                    Ok((r.get("head_sequence")?, r.get("head_hash")?))
+                })
+                .optional()?;
+            tx.prepare_cached(&INSERT)?
+                .execute([rows_json(last, entries)])?;
+            Ok(())
+        })?;
+        Ok(appended.is_some())
+    }
+
+    /// The batch insert: one statement whose one parameter holds the rows as a JSON array in
+    /// COLUMNS order. A statement per row would, on the pool's connection, hand each row to the
+    /// connection's thread and back.
+    static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let values: Vec<String> = (0..COLUMNS.split(',').count())
+            .map(|i| format!("json_extract(value, '$[{i}]')"))
+            .collect();
+        format!(
+            "INSERT INTO audit_events ({COLUMNS}) SELECT {} FROM json_each(?)",
+            values.join(", ")
+        )
+    });
+
+    /// The records of `entries` linked after `last`, as [`INSERT`]'s parameter.
+    fn rows_json(last: Option<(i64, String)>, entries: &[AuditEntry]) -> String {
         let rows: Vec<serde_json::Value> = link(last, entries, Utc::now())
             .into_iter()
             .map(|r| {
@@ -485,17 +525,7 @@ pub(crate) mod sqlite_impl {
                 serde_json::Value::Array(row)
             })
             .collect();
-        let values: Vec<String> = (0..COLUMNS.split(',').count())
-            .map(|i| format!("json_extract(value, '$[{i}]')"))
-            .collect();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO audit_events ({COLUMNS}) SELECT {} FROM json_each(?)",
-            values.join(", ")
-        )))
-        .bind(serde_json::Value::Array(rows).to_string())
-        .execute(&mut *tx)
-        .await?;
-        Ok(())
+        serde_json::Value::Array(rows).to_string()
     }
 
     fn record(row: &sqlx::sqlite::SqliteRow) -> StoreResult<AuditRecord> {
@@ -511,11 +541,18 @@ pub(crate) mod sqlite_impl {
     #[async_trait]
     impl AuditStore for SqliteStore {
         async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()> {
-            // No BEGIN and COMMIT, each a round trip to the connection's thread: the insert is
-            // one statement, so a transaction of its own, and holding the one write connection
-            // from reading the chain's head to the insert keeps every other append out.
+            if entries.is_empty() {
+                return Ok(());
+            }
+            // Holding the one write connection from reading the chain's head to the insert keeps
+            // every other writer of this process out, whichever connection appends.
             let mut writer = self.writer.acquire().await?;
-            insert(&mut writer, entries).await?;
+            if !insert_inline(self, entries)? {
+                // On the pool's connection, no BEGIN and COMMIT, each a round trip to the
+                // connection's thread: the insert is one statement, so a transaction of its own.
+                insert(&mut writer, entries).await?;
+            }
+            drop(writer);
             self.flush_soon();
             Ok(())
         }

@@ -76,6 +76,37 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// Errors of the connections the SQLite store runs on the calling thread (`crate::inline`).
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match &err {
+            rusqlite::Error::SqliteFailure(failure, message) => {
+                let message = message.clone().unwrap_or_else(|| failure.to_string());
+                match failure.code {
+                    ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                        Self::Unavailable(message)
+                    }
+                    ErrorCode::ReadOnly => Self::ReadOnly,
+                    // SQLITE_CONSTRAINT_FOREIGNKEY; the other constraints are uniqueness.
+                    ErrorCode::ConstraintViolation if failure.extended_code == 787 => {
+                        Self::MissingReference(message)
+                    }
+                    ErrorCode::ConstraintViolation => Self::Conflict(message),
+                    ErrorCode::CannotOpen | ErrorCode::SystemIoFailure | ErrorCode::DiskFull => {
+                        Self::Unavailable(message)
+                    }
+                    _ => Self::Other(format!("{}: {message}", failure.extended_code)),
+                }
+            }
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..) => Self::corrupt(&err),
+            _ => Self::Other(err.to_string()),
+        }
+    }
+}
+
 fn constraint(db: &dyn sqlx::error::DatabaseError) -> String {
     db.constraint()
         .map(str::to_owned)

@@ -15,7 +15,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::checkpoint::{CHECKPOINT_INTERVAL, Checkpointer};
-use crate::point_read::PointReader;
+use crate::inline::{InlineWriter, PointReader};
 use crate::wal_sync::WalSync;
 use crate::{
     CaseFilter, CaseRow, CaseStore, CitizenIdentity, Created, IdempotencyKey, NewEvent,
@@ -34,6 +34,9 @@ pub struct SqliteStore {
     /// Lookups of one row by key, on the calling thread; `None` for an in-memory database,
     /// which only the pool's connections share.
     pub(crate) point: Option<Arc<PointReader>>,
+    /// Appends read records on the calling thread while the caller holds `writer`; `None` for
+    /// an in-memory database.
+    pub(crate) inline_writer: Option<Arc<InlineWriter>>,
     wal: Arc<WalSync>,
     /// Copies the log into the database file on a connection of its own (see
     /// [`crate::checkpoint`]).
@@ -81,11 +84,21 @@ impl SqliteStore {
             .connect_with(base.read_only(true))
             .await?;
         let keep = usize::try_from(options.max_connections).unwrap_or(1);
+        let inline_writer = on_disk.then(|| {
+            // The writer's settings (above): durability from the group commit's flush, and the
+            // same automatic checkpoint, so that the log also starts over after these commits.
+            let setup = format!(
+                "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};
+                 PRAGMA temp_store = memory; PRAGMA foreign_keys = ON;"
+            );
+            Arc::new(InlineWriter::new(file.clone(), setup))
+        });
         let point = on_disk.then(|| Arc::new(PointReader::new(file, keep)));
         Ok(Self {
             writer,
             readers,
             point,
+            inline_writer,
             wal,
             checkpointer,
         })
@@ -99,7 +112,7 @@ impl SqliteStore {
     }
 
     /// The row `sql` (a lookup by one key) returns for `key`: read on the calling thread where
-    /// it can be (see [`crate::point_read`]), else through the read pool.
+    /// it can be (see [`crate::inline`]), else through the read pool.
     pub(crate) async fn lookup<T>(
         &self,
         sql: &'static str,
@@ -580,6 +593,9 @@ impl Store for SqliteStore {
         if let Some(point) = &self.point {
             point.close();
         }
+        if let Some(inline) = &self.inline_writer {
+            inline.close();
+        }
         self.readers.close().await;
         self.checkpointer.close().await;
         // Fold the WAL back into the database file so a copy of the file alone is complete.
@@ -648,6 +664,48 @@ mod tests {
         ] {
             assert!(!names_memory(url), "{url}");
         }
+    }
+
+    /// Another process holding SQLite's write lock does not fail an append of read records:
+    /// the inline writer steps aside and the pool's write connection waits for the lock.
+    #[tokio::test]
+    async fn read_records_wait_for_another_process_that_writes() {
+        use crate::audit::{AuditEntry, AuditStore as _, ChainHead, verify_chain};
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kia.db");
+        let store = store(&format!("sqlite://{}", file.display())).await;
+        let other = rusqlite::Connection::open(&file).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+        let entry = AuditEntry {
+            organization: "jc-630".into(),
+            organization_kind: "jobcenter".into(),
+            role: "caseworker".into(),
+            person: None,
+            municipality: Some("630".into()),
+            case_id: Some(case().id.to_string()),
+            category: "case".into(),
+            action: "read".into(),
+            outcome: "success".into(),
+            purpose: "case_management".into(),
+            rpc: "kia.v1.CaseService/GetCase".into(),
+            request_id: "req-1".into(),
+            trace_id: String::new(),
+        };
+        let append = tokio::spawn({
+            let store = store.clone();
+            async move { store.append_audit(&[entry]).await }
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        other.execute_batch("COMMIT").unwrap();
+        append.await.unwrap().unwrap();
+
+        let chain = store.audit_chain(0, 10).await.unwrap();
+        assert_eq!(chain.len(), 1);
+        assert_eq!(chain[0].entry.request_id, "req-1");
+        assert!(verify_chain(&ChainHead::default(), &chain).is_ok());
     }
 
     /// A lookup by key on a database file does not queue for the read pool: with the pool's
