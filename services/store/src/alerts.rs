@@ -600,7 +600,7 @@ mod sqlite_impl {
     use crate::sqlite::{append, append_all, ts};
     use crate::{SqliteStore, parse_ts};
     use sqlx::sqlite::SqliteRow;
-    use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+    use sqlx::{QueryBuilder, Row, Sqlite};
 
     fn opt_ts(raw: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
         raw.as_deref().map(parse_ts).transpose()
@@ -636,7 +636,7 @@ mod sqlite_impl {
     /// and [`ROWS_PER_STATEMENT`] rows. An update of an alert another writer changed first
     /// fails the whole batch with [`StoreError::Stale`].
     async fn write_changes(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut crate::sqlite::WriteTx,
         changes: &[AlertChange],
     ) -> StoreResult<()> {
         let (raised, updated) = split_raised(changes);
@@ -730,7 +730,7 @@ mod sqlite_impl {
             now: DateTime<Utc>,
         ) -> StoreResult<Vec<AlertChange>> {
             let ids: Vec<CaseId> = evaluations.iter().map(|e| e.case).collect();
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.begin().await?;
             let scheduled: HashMap<CaseId, Scheduled> = sqlx::query(
                 "SELECT case_id, evaluated_position, next_check_on, conditions_digest
                  FROM alert_schedule WHERE case_id IN (SELECT value FROM json_each(?))",
@@ -843,7 +843,7 @@ mod sqlite_impl {
             by: &str,
             now: DateTime<Utc>,
         ) -> StoreResult<Option<Acknowledged>> {
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.begin().await?;
             let Some(row) = sqlx::query("SELECT * FROM alerts WHERE id = ?")
                 .bind(id.to_string())
                 .fetch_optional(&mut *tx)
@@ -985,6 +985,7 @@ mod sqlite_impl {
         }
 
         async fn set_alert_cursor(&self, name: &str, position: i64) -> StoreResult<()> {
+            let writing = self.writing().await;
             sqlx::query(
                 "INSERT INTO alert_cursors (name, position) VALUES (?, ?)
                  ON CONFLICT (name) DO UPDATE SET position = MAX(position, excluded.position)",
@@ -993,6 +994,7 @@ mod sqlite_impl {
             .bind(position)
             .execute(&self.writer)
             .await?;
+            drop(writing);
             self.durable().await
         }
 
@@ -1030,7 +1032,7 @@ mod sqlite_impl {
             by: &str,
             now: DateTime<Utc>,
         ) -> StoreResult<()> {
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.begin().await?;
             sqlx::query(
                 "INSERT INTO clock_setting (id, offset_ms, set_by, set_at) VALUES (1, ?, ?, ?)
                  ON CONFLICT (id) DO UPDATE SET offset_ms = excluded.offset_ms,

@@ -544,15 +544,16 @@ pub(crate) mod sqlite_impl {
             if entries.is_empty() {
                 return Ok(());
             }
-            // Holding the one write connection from reading the chain's head to the insert keeps
-            // every other writer of this process out, whichever connection appends.
-            let mut writer = self.writer.acquire().await?;
+            // From reading the chain's head to the insert, every other writer of this process
+            // stays out, whichever connection appends.
+            let writing = self.writing().await;
             if !insert_inline(self, entries)? {
                 // On the pool's connection, no BEGIN and COMMIT, each a round trip to the
                 // connection's thread: the insert is one statement, so a transaction of its own.
+                let mut writer = self.writer.acquire().await?;
                 insert(&mut writer, entries).await?;
             }
-            drop(writer);
+            drop(writing);
             self.flush_soon();
             Ok(())
         }

@@ -250,7 +250,6 @@ fn referral_record(
 mod sqlite_impl {
     use super::*;
     use sqlx::sqlite::SqliteRow;
-    use sqlx::{Sqlite, Transaction};
 
     fn text_doc(row: &SqliteRow) -> StoreResult<serde_json::Value> {
         serde_json::from_str(row.try_get("doc")?).map_err(StoreError::corrupt)
@@ -278,7 +277,7 @@ mod sqlite_impl {
 
     /// The id a request id already produced; else records it for `resource_id`.
     pub(super) async fn claim_key(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut crate::sqlite::WriteTx,
         key: Option<&IdempotencyKey>,
         resource_id: String,
     ) -> StoreResult<Option<String>> {
@@ -298,7 +297,7 @@ impl ContractingStore for SqliteStore {
         record: &ProviderRecord,
         key: Option<&IdempotencyKey>,
     ) -> StoreResult<Created<ProviderRecord>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin().await?;
         let id = record.provider.id.to_string();
         if let Some(existing) = sqlite_impl::claim_key(&mut tx, key, id.clone()).await? {
             let row = sqlx::query("SELECT * FROM contracting_providers WHERE id = ?")
@@ -361,7 +360,7 @@ impl ContractingStore for SqliteStore {
         contract: &Contract,
         key: Option<&IdempotencyKey>,
     ) -> StoreResult<Created<Contract>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin().await?;
         let id = contract.id.to_string();
         if let Some(existing) = sqlite_impl::claim_key(&mut tx, key, id.clone()).await? {
             let row = sqlx::query("SELECT * FROM contracting_contracts WHERE id = ?")
@@ -423,7 +422,7 @@ impl ContractingStore for SqliteStore {
         admit: &Admission,
     ) -> StoreResult<Referred> {
         // The one writer connection serializes this transaction against every other write.
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin().await?;
         let r = &record.referral;
         if let Some(existing) = sqlite_impl::claim_key(&mut tx, key, r.id.to_string()).await? {
             let row = sqlx::query("SELECT * FROM contracting_referrals WHERE id = ?")
@@ -509,7 +508,7 @@ impl ContractingStore for SqliteStore {
         expected_version: i64,
         event: &NewEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin().await?;
         let updated = sqlx::query(
             "UPDATE contracting_referrals SET doc = ?, version = ? WHERE id = ? AND version = ?",
         )

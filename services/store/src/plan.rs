@@ -258,7 +258,7 @@ mod sqlite_impl {
             municipality: &MunicipalityCode,
             key: Option<&IdempotencyKey>,
         ) -> StoreResult<Created<Plan>> {
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.begin().await?;
             if let Some(key) = key
                 && let Some(existing) = replayed(&mut tx, key).await?
             {
@@ -360,7 +360,7 @@ mod sqlite_impl {
                 .push(" RETURNING version AS updated_to; ");
             push_record(&mut sql, &case, record)?;
             let event = plan_event(record, plan.case, municipality);
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.begin().await?;
             let updated = append_after(&mut tx, sql, &[event]).await?;
             if updated.is_empty() {
                 // Rolled back on drop: the event and the audit records with it.
@@ -376,7 +376,7 @@ mod sqlite_impl {
             grant: &PlanGrant,
             municipality: &MunicipalityCode,
         ) -> StoreResult<()> {
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.begin().await?;
             sqlx::query(
                 "INSERT INTO plan_grants (case_id, organisation, access, purpose, granted_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -402,7 +402,7 @@ mod sqlite_impl {
             organisation: &str,
             municipality: &MunicipalityCode,
         ) -> StoreResult<bool> {
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.begin().await?;
             let deleted =
                 sqlx::query("DELETE FROM plan_grants WHERE case_id = ? AND organisation = ?")
                     .bind(case.to_string())

@@ -232,7 +232,7 @@ impl ScreeningStore for SqliteStore {
         group: &GroupRecord,
         key: Option<&IdempotencyKey>,
     ) -> StoreResult<Created<GroupRecord>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin().await?;
         if let Some(key) = key
             && let Some(existing) = sqlite::replayed(&mut tx, key).await?
         {
@@ -270,7 +270,7 @@ impl ScreeningStore for SqliteStore {
     }
 
     async fn create_screening(&self, s: &ScreeningRecord) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO screenings (id, case_id, group_id, municipality, concluded_on, document,
                 created_at, updated_at, version)
@@ -306,7 +306,7 @@ impl ScreeningStore for SqliteStore {
         expected_version: i64,
         event: &NewEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin().await?;
         let updated = sqlx::query(
             "UPDATE screenings SET concluded_on = ?, document = ?, updated_at = ?, version = ?
              WHERE id = ? AND version = ?",

@@ -30,6 +30,9 @@ pub struct SqliteStore {
     /// The one write connection: every write transaction goes through it, and ends with
     /// [`SqliteStore::commit`].
     pub(crate) writer: SqlitePool,
+    /// Held by every write of this process, from its first statement to its commit (see
+    /// [`WriteTx`]).
+    writing: Arc<tokio::sync::Mutex<()>>,
     pub(crate) readers: SqlitePool,
     /// Lookups of one row by key, on the calling thread; `None` for an in-memory database,
     /// which only the pool's connections share.
@@ -96,6 +99,7 @@ impl SqliteStore {
         let point = on_disk.then(|| Arc::new(PointReader::new(file, keep)));
         Ok(Self {
             writer,
+            writing: Arc::default(),
             readers,
             point,
             inline_writer,
@@ -104,9 +108,25 @@ impl SqliteStore {
         })
     }
 
+    /// Begins a write transaction on the one write connection.
+    pub(crate) async fn begin(&self) -> StoreResult<WriteTx> {
+        let writing = self.writing.clone().lock_owned().await;
+        Ok(WriteTx {
+            tx: self.writer.begin().await?,
+            _writing: writing,
+        })
+    }
+
+    /// Keeps every other writer of this process out until dropped: for a write outside a
+    /// transaction (see [`WriteTx`]).
+    pub(crate) async fn writing(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.writing.clone().lock_owned().await
+    }
+
     /// Commits a write transaction and returns once it is durable: commits that finish
-    /// together share one flush of the write-ahead log.
-    pub(crate) async fn commit(&self, tx: Transaction<'_, Sqlite>) -> StoreResult<()> {
+    /// together share one flush of the write-ahead log. Other writers may begin while this
+    /// one waits for the flush.
+    pub(crate) async fn commit(&self, tx: WriteTx) -> StoreResult<()> {
         tx.commit().await?;
         self.durable().await
     }
@@ -151,6 +171,37 @@ fn names_memory(url: &str) -> bool {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
     database == ":memory:" || params.split('&').any(|p| p == "mode=memory")
+}
+
+/// A write transaction on the one write connection; it rolls back when dropped uncommitted.
+///
+/// While it lives, no other writer of this process writes, the inline writer
+/// ([`crate::inline`]) included: holding the pool's connection would keep the pool's other users
+/// out but not that one, and a commit between this transaction's reads and its writes would
+/// leave it a stale snapshot (SQLITE_BUSY_SNAPSHOT).
+pub(crate) struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+    _writing: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    /// Commits without waiting for the flush that makes it durable (see [`SqliteStore::commit`]).
+    pub(crate) async fn commit(self) -> StoreResult<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 /// The writer's page cache: 16 MiB (negative: KiB, SQLite's convention).
@@ -218,14 +269,14 @@ pub(crate) fn statements() -> Statements {
 
 /// Appends an event, and the audit records of the RPC making the change, in the writer's
 /// transaction.
-pub(crate) async fn append(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -> StoreResult<()> {
+pub(crate) async fn append(tx: &mut crate::sqlite::WriteTx, event: &NewEvent) -> StoreResult<()> {
     append_all(tx, std::slice::from_ref(event)).await
 }
 
 /// Appends events in order, a multi-row statement at a time, and the audit records of the RPC
 /// making the change, in the writer's transaction.
 pub(crate) async fn append_all(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut crate::sqlite::WriteTx,
     events: &[NewEvent],
 ) -> StoreResult<()> {
     if events.is_empty() {
@@ -240,7 +291,7 @@ pub(crate) async fn append_all(
 /// audit records follow in a second; each statement is a round trip to that thread otherwise,
 /// and the one writer waits for every one of them. Returns the rows `before` returned.
 pub(crate) async fn append_after(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut crate::sqlite::WriteTx,
     mut sql: Statements,
     events: &[NewEvent],
 ) -> StoreResult<Vec<SqliteRow>> {
@@ -285,7 +336,7 @@ pub(crate) async fn append_after(
 
 /// Records, in the transaction that created it, which resource a request id produced.
 pub(crate) async fn remember_key(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut crate::sqlite::WriteTx,
     key: &IdempotencyKey,
     resource_id: &str,
     at: chrono::DateTime<Utc>,
@@ -318,7 +369,7 @@ pub(crate) fn push_key(
 
 /// The resource a request id already produced, if any; refuses a key reused with other parameters.
 pub(crate) async fn replayed(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut crate::sqlite::WriteTx,
     key: &IdempotencyKey,
 ) -> StoreResult<Option<String>> {
     let row = sqlx::query(
@@ -377,12 +428,12 @@ impl CaseStore for SqliteStore {
         // The request id is not looked up first (a round trip on the one writer for every
         // create): its key is inserted first, and only when the insert fails is it looked up.
         let event = NewEvent::case_opened(case);
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin().await?;
         if let Err(err) = append_after(&mut tx, insert, std::slice::from_ref(&event)).await {
             drop(tx);
             crate::audit::change_rolled_back();
             if let Some(key) = key {
-                let mut tx = self.writer.begin().await?;
+                let mut tx = self.begin().await?;
                 if let Some(existing) = replayed(&mut tx, key).await? {
                     let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
                         .bind(&existing)
@@ -477,7 +528,7 @@ impl CaseStore for SqliteStore {
         expected_version: i64,
         event: &NewEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin().await?;
         let updated = sqlx::query(
             "UPDATE cases SET state = ?, category = ?, facts = ?, updated_at = ?, version = ?
              WHERE id = ? AND version = ?",
@@ -507,6 +558,7 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> StoreResult<()> {
+        let _writing = self.writing().await;
         MIGRATOR.run(&self.writer).await?;
         self.durable().await?;
         Ok(())
@@ -528,7 +580,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<String>> {
         let until = now + chrono::Duration::from_std(ttl).map_err(StoreError::corrupt)?;
         // One writer: the check and the claim of each lease cannot interleave with another's.
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin().await?;
         let mut claimed = Vec::new();
         for name in names {
             let row = sqlx::query(
@@ -552,7 +604,7 @@ impl Store for SqliteStore {
     }
 
     async fn release_leases(&self, names: &[String], holder: &str) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin().await?;
         for name in names {
             sqlx::query("DELETE FROM leases WHERE name = ? AND holder = ?")
                 .bind(name)
@@ -599,6 +651,7 @@ impl Store for SqliteStore {
         self.readers.close().await;
         self.checkpointer.close().await;
         // Fold the WAL back into the database file so a copy of the file alone is complete.
+        let _writing = self.writing().await;
         if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&self.writer)
             .await
