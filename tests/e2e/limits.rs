@@ -1,6 +1,6 @@
 //! Limits of `kia serve`: calls beyond the in-flight cap are shed with RESOURCE_EXHAUSTED while
-//! the daemon keeps serving (and health checks still answer); an oversized request is refused;
-//! a call past the request timeout is answered DEADLINE_EXCEEDED and leaves nothing behind.
+//! the daemon keeps serving (and health checks still answer); an oversized request is refused,
+//! and so is an oversized response; a call past the request timeout is answered DEADLINE_EXCEEDED and leaves nothing behind.
 //!
 //! A call is held in flight deterministically by holding the database's write lock from the
 //! test: the daemon's write waits on it.
@@ -23,6 +23,7 @@ type Cases = pb::case_service_client::CaseServiceClient<
 on_both_backends!(
     a_flood_beyond_the_in_flight_limit_is_shed_and_the_daemon_keeps_serving,
     an_oversized_request_is_refused_and_the_daemon_keeps_serving,
+    an_oversized_response_is_refused_and_a_smaller_page_is_answered,
     a_call_past_the_request_timeout_is_answered_and_leaves_nothing_behind,
 );
 
@@ -170,6 +171,35 @@ async fn an_oversized_request_is_refused_and_the_daemon_keeps_serving(backend: B
 
     // Only the case within the limit exists.
     creates_the_only_case(&mut cases, "vejle-0042").await;
+}
+
+async fn an_oversized_response_is_refused_and_a_smaller_page_is_answered(backend: Backend) {
+    use prost::Message as _;
+    let daemon = Daemon::start_with(backend, &["--max-response-bytes", "2048"]).await;
+    let mut cases = daemon.cases(Caller::VEJLE);
+    for n in 0..20 {
+        cases
+            .create_case(intake(&format!("vejle-{n:04}")))
+            .await
+            .unwrap();
+    }
+
+    let page = |page_size| pb::ListCasesRequest {
+        page_size,
+        ..Default::default()
+    };
+    let refused = cases.list_cases(page(20)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("2048 bytes"), "{refused:?}");
+    assert_eq!(reason(&refused), "RESOURCE_EXHAUSTED");
+
+    // A page of one fits, and twenty of them would not: the limit, not the call, refused.
+    let one = cases.list_cases(page(1)).await.unwrap().into_inner();
+    assert_eq!(one.cases.len(), 1);
+    assert!(one.encoded_len() < 2048 && 20 * one.cases[0].encoded_len() > 2048);
+    // The connection still serves.
+    let listed = cases.list_cases(page(4)).await.unwrap().into_inner();
+    assert_eq!(listed.cases.len(), 4);
 }
 
 /// Creates a case and checks it is the only one there.

@@ -107,6 +107,11 @@ pub struct ServeArgs {
     #[arg(long, env = "KIA_MAX_MESSAGE_BYTES", default_value_t = Limits::default().max_message_bytes)]
     max_message_bytes: usize,
 
+    /// Largest response message in bytes; a larger one is answered RESOURCE_EXHAUSTED (ask for a
+    /// smaller page).
+    #[arg(long, env = "KIA_MAX_RESPONSE_BYTES", default_value_t = Limits::default().max_response_bytes)]
+    max_response_bytes: usize,
+
     /// Calls one client connection may have open at once (HTTP/2 max concurrent streams).
     #[arg(long, env = "KIA_MAX_CONCURRENT_STREAMS", default_value_t = Limits::default().max_concurrent_streams)]
     max_concurrent_streams: u32,
@@ -326,6 +331,7 @@ async fn serve(args: ServeArgs, telemetry: Arc<Telemetry>) -> anyhow::Result<()>
             tls,
             limits: Limits {
                 max_message_bytes: args.max_message_bytes,
+                max_response_bytes: args.max_response_bytes,
                 max_concurrent_streams: args.max_concurrent_streams,
                 max_in_flight: args.max_in_flight,
                 request_timeout: Duration::from_secs(args.request_timeout),

@@ -1,6 +1,6 @@
 //! Limits that make a flood degrade service rather than the process: a cap on calls in flight
-//! (the rest are shed at once with RESOURCE_EXHAUSTED), a cap on request size, and a timeout per
-//! call. Per-connection concurrency is HTTP/2's `max_concurrent_streams`, set on the server.
+//! (the rest are shed at once with RESOURCE_EXHAUSTED), caps on request and response message
+//! size, and a timeout per call. Per-connection concurrency is HTTP/2's `max_concurrent_streams`, set on the server.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -20,6 +20,9 @@ use crate::error::ApiError;
 pub struct Limits {
     /// Largest request message, in bytes (tonic's own default, 4 MiB).
     pub max_message_bytes: usize,
+    /// Largest response message, in bytes (what gRPC clients accept by default, 4 MiB): a
+    /// larger one is answered RESOURCE_EXHAUSTED instead of being sent.
+    pub max_response_bytes: usize,
     /// Calls one HTTP/2 connection may have open at once.
     pub max_concurrent_streams: u32,
     /// Calls the whole process works on at once; more are shed with RESOURCE_EXHAUSTED.
@@ -32,6 +35,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_message_bytes: 4 * 1024 * 1024,
+            max_response_bytes: 4 * 1024 * 1024,
             max_concurrent_streams: 256,
             max_in_flight: 1024,
             request_timeout: Duration::from_secs(30),
@@ -96,12 +100,14 @@ impl Drop for Slot {
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 
-impl<S, R> tower::Service<http::Request<Body>> for LimitService<S>
+impl<S> tower::Service<http::Request<Body>> for LimitService<S>
 where
-    S: tower::Service<http::Request<Body>, Response = http::Response<R>> + Clone + Send + 'static,
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     S::Error: Send,
-    R: Default + Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -140,7 +146,15 @@ where
         Box::pin(async move {
             let _slot = slot;
             match tokio::time::timeout(limits.request_timeout, inner.call(request)).await {
-                Ok(response) => response,
+                Ok(response) => response.map(|r| {
+                    r.map(|body| {
+                        Body::new(CappedResponse {
+                            inner: body,
+                            limit: limits.max_response_bytes,
+                            refused: false,
+                        })
+                    })
+                }),
                 // Dropping the call rolls back its open transaction; a write that committed
                 // but was not answered is what request ids make safe to retry.
                 Err(_) => Ok(Status::from(ApiError::DeadlineExceeded(format!(
@@ -189,6 +203,55 @@ impl http_body::Body for Capped {
 
     fn is_end_stream(&self) -> bool {
         self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A response body whose messages may be at most `limit` bytes each: a larger one is replaced by
+/// RESOURCE_EXHAUSTED in the trailers, before any of it is sent. Each data frame tonic writes
+/// holds whole messages, so a frame past the limit holds a message past it (a stream's earlier
+/// messages have gone out by then).
+struct CappedResponse {
+    inner: Body,
+    limit: usize,
+    refused: bool,
+}
+
+impl http_body::Body for CappedResponse {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        if self.refused {
+            return Poll::Ready(None);
+        }
+        let frame = std::task::ready!(Pin::new(&mut self.inner).poll_frame(cx));
+        if let Some(Ok(frame)) = &frame
+            && frame.data_ref().is_some_and(|data| data.len() > self.limit)
+        {
+            self.refused = true;
+            let status = Status::from(ApiError::ResourceExhausted(format!(
+                "the response is larger than the server's limit of {} bytes; ask for a smaller page",
+                self.limit
+            )));
+            let mut trailers = http::HeaderMap::new();
+            return Poll::Ready(Some(
+                status
+                    .add_header(&mut trailers)
+                    .map(|()| Frame::trailers(trailers)),
+            ));
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.refused || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
