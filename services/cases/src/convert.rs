@@ -2,10 +2,14 @@
 
 use chrono::NaiveDate;
 use kia_domain::case::{
-    Case, CaseState, CaseStep, EmploymentStatus, MunicipalityCode, RawIntake, parse_date,
+    Case, CaseChange, CaseState, CaseStep, EmploymentStatus, MunicipalityCode, RawIntake,
+    parse_date,
 };
 use kia_domain::error::Invalid;
-use kia_domain::facts::{Category, ContactMode, ExemptionGround, Outcome, WeeklyHours};
+use kia_domain::facts::{
+    Category, Closure, ContactMode, Exemption, ExemptionGround, FollowUp, Outcome, PartialReturn,
+    Prognosis, Visitation, WeeklyHours,
+};
 use kia_domain::rules::RuleSetId;
 use kia_domain::timeline::{Deadline, Milestone, Status, Timeline};
 use kia_proto::v1 as pb;
@@ -354,4 +358,167 @@ pub(crate) fn idempotency_key(
         request_id: request_id.to_owned(),
         fingerprint: hex::encode(Sha256::digest(params)),
     }))
+}
+
+// The changes of a case, from the requests that make them.
+
+/// A visitation (`Visitate`).
+pub(crate) fn visitation(r: &pb::VisitateRequest) -> Result<CaseChange, ApiError> {
+    let mut invalid = Invalid::default();
+    let on = required_date(&mut invalid, "visited_on", &r.visited_on);
+    let category = category_from_pb(r.category);
+    if category.is_none() {
+        invalid.push("category", "must be category 1, 2 or 3");
+    }
+    let (Some(on), Some(category)) = (on, category) else {
+        return Err(invalid.into());
+    };
+    invalid.into_result(())?;
+    Ok(CaseChange::Visitate(Visitation {
+        on,
+        category,
+        reason: r.reason.clone(),
+    }))
+}
+
+/// A follow-up, with a revisitation and a prognosis if given (`RecordFollowUp`).
+pub(crate) fn follow_up(r: &pb::RecordFollowUpRequest) -> Result<CaseChange, ApiError> {
+    let mut invalid = Invalid::default();
+    let held_on = required_date(&mut invalid, "held_on", &r.held_on);
+    let next_agreed_on = optional_date(&mut invalid, "next_agreed_on", &r.next_agreed_on);
+    let mode = contact_mode_from_pb(r.contact_mode);
+    if mode.is_none() {
+        invalid.push(
+            "contact_mode",
+            "must be in person, phone, digital or letter",
+        );
+    }
+    let revisitation_category = match r.revisitation_category {
+        0 => None,
+        raw => {
+            let category = category_from_pb(raw);
+            if category.is_none() {
+                invalid.push("revisitation_category", "must be category 1, 2 or 3");
+            }
+            category
+        }
+    };
+    let prognosis = r.prognosis.as_ref().map(|p| {
+        let expected = optional_date(
+            &mut invalid,
+            "prognosis.expected_full_return_on",
+            &p.expected_full_return_on,
+        );
+        let surgery = optional_date(&mut invalid, "prognosis.surgery_on", &p.surgery_on);
+        (
+            p.clear_diagnosis,
+            expected,
+            surgery,
+            p.partial_return_possible,
+        )
+    });
+    let (Some(held_on), Some(mode)) = (held_on, mode) else {
+        return Err(invalid.into());
+    };
+    invalid.into_result(())?;
+    Ok(CaseChange::RecordFollowUp {
+        follow_up: FollowUp {
+            held_on,
+            mode,
+            outcome: r.outcome.clone(),
+            next_agreed_on,
+        },
+        revisitation: revisitation_category.map(|category| Visitation {
+            on: held_on,
+            category,
+            reason: r.revisitation_reason.clone(),
+        }),
+        prognosis: prognosis.map(|(clear_diagnosis, expected, surgery, partial)| Prognosis {
+            recorded_on: held_on,
+            clear_diagnosis,
+            expected_full_return_on: expected,
+            surgery_on: surgery,
+            partial_return_possible: partial,
+        }),
+    })
+}
+
+/// An exemption from follow-up (`SetExemption`).
+pub(crate) fn exemption(r: &pb::SetExemptionRequest) -> Result<CaseChange, ApiError> {
+    let mut invalid = Invalid::default();
+    let from = required_date(&mut invalid, "from", &r.from);
+    let to = optional_date(&mut invalid, "to", &r.to);
+    let ground = ground_from_pb(r.ground);
+    if ground.is_none() {
+        invalid.push("ground", "must name an exemption ground");
+    }
+    let (Some(from), Some(ground)) = (from, ground) else {
+        return Err(invalid.into());
+    };
+    invalid.into_result(())?;
+    Ok(CaseChange::SetExemption(Exemption {
+        ground,
+        from,
+        to,
+        reason: r.reason.clone(),
+    }))
+}
+
+/// The end of an exemption (`LiftExemption`).
+pub(crate) fn lifted_exemption(r: &pb::LiftExemptionRequest) -> Result<CaseChange, ApiError> {
+    let mut invalid = Invalid::default();
+    let on = required_date(&mut invalid, "lifted_on", &r.lifted_on);
+    let ground = ground_from_pb(r.ground);
+    if ground.is_none() {
+        invalid.push("ground", "must name an exemption ground");
+    }
+    let (Some(on), Some(ground)) = (on, ground) else {
+        return Err(invalid.into());
+    };
+    Ok(CaseChange::LiftExemption { ground, on })
+}
+
+/// A partial return to work (`RecordPartialReturn`).
+pub(crate) fn partial_return(r: &pb::RecordPartialReturnRequest) -> Result<CaseChange, ApiError> {
+    let mut invalid = Invalid::default();
+    let from = required_date(&mut invalid, "from", &r.from);
+    let to = optional_date(&mut invalid, "to", &r.to);
+    let hours = weekly_hours(&mut invalid, "hours_per_week", r.hours_per_week);
+    let (Some(from), Some(hours_per_week)) = (from, hours) else {
+        return Err(invalid.into());
+    };
+    invalid.into_result(())?;
+    Ok(CaseChange::RecordPartialReturn(PartialReturn {
+        from,
+        to,
+        hours_per_week,
+    }))
+}
+
+/// A step of the case (`RecordCaseStep`).
+pub(crate) fn case_step(r: &pb::RecordCaseStepRequest) -> Result<CaseChange, ApiError> {
+    let mut invalid = Invalid::default();
+    let on = required_date(&mut invalid, "on", &r.on);
+    let step = step_from_pb(r.step);
+    if step.is_none() {
+        invalid.push("step", "must name a case step");
+    }
+    let (Some(on), Some(step)) = (on, step) else {
+        return Err(invalid.into());
+    };
+    Ok(CaseChange::RecordStep { step, on })
+}
+
+/// The closing of the case (`CloseCase`).
+pub(crate) fn closure(r: &pb::CloseCaseRequest) -> Result<CaseChange, ApiError> {
+    let mut invalid = Invalid::default();
+    let on = required_date(&mut invalid, "closed_on", &r.closed_on);
+    let outcome = outcome_from_pb(r.outcome, &r.outcome_note);
+    if outcome.is_none() {
+        invalid.push("outcome", "must name how the case ended");
+    }
+    let (Some(on), Some(outcome)) = (on, outcome) else {
+        return Err(invalid.into());
+    };
+    Ok(CaseChange::Close(Closure { on, outcome }))
 }

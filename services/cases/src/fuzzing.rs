@@ -37,41 +37,37 @@ pub fn requests(data: &[u8]) {
         3 => {
             if let Ok(r) = pb::VisitateRequest::decode(bytes) {
                 id(&r.case_id);
-                let _ = crate::convert::category_from_pb(r.category);
-                let _ = kia_domain::case::parse_date(&r.visited_on);
+                let _ = crate::convert::visitation(&r);
             }
         }
         4 => {
             if let Ok(r) = pb::RecordFollowUpRequest::decode(bytes) {
-                let _ = crate::convert::contact_mode_from_pb(r.contact_mode);
-                let _ = crate::convert::category_from_pb(r.revisitation_category);
-                let _ = kia_domain::case::parse_date(&r.held_on);
+                let _ = crate::convert::follow_up(&r);
             }
         }
         5 => {
             if let Ok(r) = pb::SetExemptionRequest::decode(bytes) {
-                let _ = crate::convert::ground_from_pb(r.ground);
+                let _ = crate::convert::exemption(&r);
             }
         }
         6 => {
             if let Ok(r) = pb::LiftExemptionRequest::decode(bytes) {
-                let _ = crate::convert::ground_from_pb(r.ground);
+                let _ = crate::convert::lifted_exemption(&r);
             }
         }
         7 => {
             if let Ok(r) = pb::RecordPartialReturnRequest::decode(bytes) {
-                let mut invalid = kia_domain::error::Invalid::default();
-                let _ = crate::convert::weekly_hours(&mut invalid, "hours", r.hours_per_week);
+                let _ = crate::convert::partial_return(&r);
             }
         }
         8 => {
             if let Ok(r) = pb::RecordCaseStepRequest::decode(bytes) {
-                let _ = crate::convert::step_from_pb(r.step);
+                let _ = crate::convert::case_step(&r);
             }
         }
         9 => {
             if let Ok(r) = pb::CloseCaseRequest::decode(bytes) {
-                let _ = crate::convert::outcome_from_pb(r.outcome, &r.outcome_note);
+                let _ = crate::convert::closure(&r);
             }
         }
         10 => {

@@ -8,7 +8,6 @@ use std::pin::Pin;
 
 use kia_domain::case::{Case, CaseChange, CaseId, CaseIntake};
 use kia_domain::error::Invalid;
-use kia_domain::facts::{Closure, Exemption, FollowUp, PartialReturn, Prognosis, Visitation};
 use kia_domain::reimbursement::Financing;
 use kia_domain::rules::RuleSet;
 use kia_proto::v1 as pb;
@@ -267,21 +266,7 @@ impl CaseApi {
         r: pb::VisitateRequest,
     ) -> Result<pb::VisitateResponse, ApiError> {
         identity.jobcenter_municipality()?;
-        let mut invalid = Invalid::default();
-        let on = convert::required_date(&mut invalid, "visited_on", &r.visited_on);
-        let category = convert::category_from_pb(r.category);
-        if category.is_none() {
-            invalid.push("category", "must be category 1, 2 or 3");
-        }
-        let (Some(on), Some(category)) = (on, category) else {
-            return Err(invalid.into());
-        };
-        invalid.into_result(())?;
-        let change = CaseChange::Visitate(Visitation {
-            on,
-            category,
-            reason: r.reason,
-        });
+        let change = convert::visitation(&r)?;
         let case = self.change(&identity, &r.case_id, &r.etag, change).await?;
         Ok(pb::VisitateResponse {
             r#case: Some(convert::case_to_pb(&case)),
@@ -294,66 +279,7 @@ impl CaseApi {
         r: pb::RecordFollowUpRequest,
     ) -> Result<pb::RecordFollowUpResponse, ApiError> {
         identity.jobcenter_municipality()?;
-        let mut invalid = Invalid::default();
-        let held_on = convert::required_date(&mut invalid, "held_on", &r.held_on);
-        let next_agreed_on =
-            convert::optional_date(&mut invalid, "next_agreed_on", &r.next_agreed_on);
-        let mode = convert::contact_mode_from_pb(r.contact_mode);
-        if mode.is_none() {
-            invalid.push(
-                "contact_mode",
-                "must be in person, phone, digital or letter",
-            );
-        }
-        let revisitation_category = match r.revisitation_category {
-            0 => None,
-            raw => {
-                let category = convert::category_from_pb(raw);
-                if category.is_none() {
-                    invalid.push("revisitation_category", "must be category 1, 2 or 3");
-                }
-                category
-            }
-        };
-        let prognosis = r.prognosis.map(|p| {
-            let expected = convert::optional_date(
-                &mut invalid,
-                "prognosis.expected_full_return_on",
-                &p.expected_full_return_on,
-            );
-            let surgery =
-                convert::optional_date(&mut invalid, "prognosis.surgery_on", &p.surgery_on);
-            (
-                p.clear_diagnosis,
-                expected,
-                surgery,
-                p.partial_return_possible,
-            )
-        });
-        let (Some(held_on), Some(mode)) = (held_on, mode) else {
-            return Err(invalid.into());
-        };
-        invalid.into_result(())?;
-        let change = CaseChange::RecordFollowUp {
-            follow_up: FollowUp {
-                held_on,
-                mode,
-                outcome: r.outcome,
-                next_agreed_on,
-            },
-            revisitation: revisitation_category.map(|category| Visitation {
-                on: held_on,
-                category,
-                reason: r.revisitation_reason,
-            }),
-            prognosis: prognosis.map(|(clear_diagnosis, expected, surgery, partial)| Prognosis {
-                recorded_on: held_on,
-                clear_diagnosis,
-                expected_full_return_on: expected,
-                surgery_on: surgery,
-                partial_return_possible: partial,
-            }),
-        };
+        let change = convert::follow_up(&r)?;
         let case = self.change(&identity, &r.case_id, &r.etag, change).await?;
         Ok(pb::RecordFollowUpResponse {
             r#case: Some(convert::case_to_pb(&case)),
@@ -366,23 +292,7 @@ impl CaseApi {
         r: pb::SetExemptionRequest,
     ) -> Result<pb::SetExemptionResponse, ApiError> {
         identity.jobcenter_municipality()?;
-        let mut invalid = Invalid::default();
-        let from = convert::required_date(&mut invalid, "from", &r.from);
-        let to = convert::optional_date(&mut invalid, "to", &r.to);
-        let ground = convert::ground_from_pb(r.ground);
-        if ground.is_none() {
-            invalid.push("ground", "must name an exemption ground");
-        }
-        let (Some(from), Some(ground)) = (from, ground) else {
-            return Err(invalid.into());
-        };
-        invalid.into_result(())?;
-        let change = CaseChange::SetExemption(Exemption {
-            ground,
-            from,
-            to,
-            reason: r.reason,
-        });
+        let change = convert::exemption(&r)?;
         let case = self.change(&identity, &r.case_id, &r.etag, change).await?;
         Ok(pb::SetExemptionResponse {
             r#case: Some(convert::case_to_pb(&case)),
@@ -395,16 +305,7 @@ impl CaseApi {
         r: pb::LiftExemptionRequest,
     ) -> Result<pb::LiftExemptionResponse, ApiError> {
         identity.jobcenter_municipality()?;
-        let mut invalid = Invalid::default();
-        let on = convert::required_date(&mut invalid, "lifted_on", &r.lifted_on);
-        let ground = convert::ground_from_pb(r.ground);
-        if ground.is_none() {
-            invalid.push("ground", "must name an exemption ground");
-        }
-        let (Some(on), Some(ground)) = (on, ground) else {
-            return Err(invalid.into());
-        };
-        let change = CaseChange::LiftExemption { ground, on };
+        let change = convert::lifted_exemption(&r)?;
         let case = self.change(&identity, &r.case_id, &r.etag, change).await?;
         Ok(pb::LiftExemptionResponse {
             r#case: Some(convert::case_to_pb(&case)),
@@ -417,19 +318,7 @@ impl CaseApi {
         r: pb::RecordPartialReturnRequest,
     ) -> Result<pb::RecordPartialReturnResponse, ApiError> {
         identity.jobcenter_municipality()?;
-        let mut invalid = Invalid::default();
-        let from = convert::required_date(&mut invalid, "from", &r.from);
-        let to = convert::optional_date(&mut invalid, "to", &r.to);
-        let hours = convert::weekly_hours(&mut invalid, "hours_per_week", r.hours_per_week);
-        let (Some(from), Some(hours_per_week)) = (from, hours) else {
-            return Err(invalid.into());
-        };
-        invalid.into_result(())?;
-        let change = CaseChange::RecordPartialReturn(PartialReturn {
-            from,
-            to,
-            hours_per_week,
-        });
+        let change = convert::partial_return(&r)?;
         let case = self.change(&identity, &r.case_id, &r.etag, change).await?;
         Ok(pb::RecordPartialReturnResponse {
             r#case: Some(convert::case_to_pb(&case)),
@@ -442,23 +331,8 @@ impl CaseApi {
         r: pb::RecordCaseStepRequest,
     ) -> Result<pb::RecordCaseStepResponse, ApiError> {
         identity.jobcenter_municipality()?;
-        let mut invalid = Invalid::default();
-        let on = convert::required_date(&mut invalid, "on", &r.on);
-        let step = convert::step_from_pb(r.step);
-        if step.is_none() {
-            invalid.push("step", "must name a case step");
-        }
-        let (Some(on), Some(step)) = (on, step) else {
-            return Err(invalid.into());
-        };
-        let case = self
-            .change(
-                &identity,
-                &r.case_id,
-                &r.etag,
-                CaseChange::RecordStep { step, on },
-            )
-            .await?;
+        let change = convert::case_step(&r)?;
+        let case = self.change(&identity, &r.case_id, &r.etag, change).await?;
         Ok(pb::RecordCaseStepResponse {
             r#case: Some(convert::case_to_pb(&case)),
         })
@@ -470,16 +344,7 @@ impl CaseApi {
         r: pb::CloseCaseRequest,
     ) -> Result<pb::CloseCaseResponse, ApiError> {
         identity.jobcenter_municipality()?;
-        let mut invalid = Invalid::default();
-        let on = convert::required_date(&mut invalid, "closed_on", &r.closed_on);
-        let outcome = convert::outcome_from_pb(r.outcome, &r.outcome_note);
-        if outcome.is_none() {
-            invalid.push("outcome", "must name how the case ended");
-        }
-        let (Some(on), Some(outcome)) = (on, outcome) else {
-            return Err(invalid.into());
-        };
-        let change = CaseChange::Close(Closure { on, outcome });
+        let change = convert::closure(&r)?;
         let case = self.change(&identity, &r.case_id, &r.etag, change).await?;
         Ok(pb::CloseCaseResponse {
             r#case: Some(convert::case_to_pb(&case)),

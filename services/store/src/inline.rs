@@ -8,8 +8,8 @@
 //!   lookups by primary key that take microseconds, on read-only connections. A read that may
 //!   touch many rows stays on the pool, where it cannot hold up the async runtime.
 //! - [`InlineWriter`]: the append of a batch of read records to the audit trail, on one
-//!   read-write connection, while the caller holds the store's write connection (so no other
-//!   writer of this process competes for SQLite's write lock).
+//!   read-write connection, while the caller holds the store's write lock (`sqlite::WriteTx`), so
+//!   no other writer of this process competes for SQLite's.
 //!
 //! Nothing here waits for a lock: the connections' busy timeout is zero, and work that finds the
 //! database busy (another process writing, or the store closed) is answered `None`, so that the
@@ -141,7 +141,7 @@ impl InlineWriter {
     /// busy or the writer closed: nothing was written, and the caller should use the pool's
     /// write connection. An error from `work` rolls the transaction back.
     ///
-    /// The caller holds the store's write connection: SQLite's write lock is then free unless
+    /// The caller holds the store's write lock: SQLite's is then free unless
     /// another process holds it.
     pub(crate) fn transaction<T>(
         &self,

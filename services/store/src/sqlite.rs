@@ -37,7 +37,7 @@ pub struct SqliteStore {
     /// Lookups of one row by key, on the calling thread; `None` for an in-memory database,
     /// which only the pool's connections share.
     pub(crate) point: Option<Arc<PointReader>>,
-    /// Appends read records on the calling thread while the caller holds `writer`; `None` for
+    /// Appends read records on the calling thread while the caller holds `writing`; `None` for
     /// an in-memory database.
     pub(crate) inline_writer: Option<Arc<InlineWriter>>,
     wal: Arc<WalSync>,
