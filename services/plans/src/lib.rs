@@ -453,6 +453,15 @@ impl PlanApi {
             // When a grantee's grant runs out: the stream ends then, even if nothing changes.
             let mut expires_at = None;
             loop {
+                let batch = match store.events_after(position, 200).await {
+                    Ok(batch) => batch,
+                    Err(err) => {
+                        let _ = tx.send(Err(Status::from(ApiError::from(err)))).await;
+                        return;
+                    }
+                };
+                // The grant is checked after the batch is read, so that an event committed with
+                // or after a revocation never reaches the organisation that lost access.
                 if let Ground::Grantee(org) = &ground {
                     let grant = match store.plan_grant(case.id, org).await {
                         Ok(grant) => grant.filter(|g| g.allows(PlanAccess::Read, clock.now())),
@@ -467,13 +476,6 @@ impl PlanApi {
                     };
                     expires_at = Some(grant.expires_at);
                 }
-                let batch = match store.events_after(position, 200).await {
-                    Ok(batch) => batch,
-                    Err(err) => {
-                        let _ = tx.send(Err(Status::from(ApiError::from(err)))).await;
-                        return;
-                    }
-                };
                 for event in &batch {
                     position = event.position;
                     if event.stream_type == "plan" && event.stream_id == stream_id {
@@ -497,7 +499,7 @@ impl PlanApi {
                     };
                     tokio::select! {
                         grew = grown.changed() => if grew.is_err() { return },
-                        // The check at the top of the loop ends the stream.
+                        // The grant check after the next read ends the stream.
                         () = expiry => {}
                     }
                 }
