@@ -11,7 +11,7 @@ SECONDS_EACH="${1:-60}"
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-  TARGETS=(decode_cases decode_screening decode_plans decode_contracting icf_code rule_engine)
+  TARGETS=(decode_cases decode_screening decode_plans decode_contracting decode_alerts decode_audit icf_code rule_engine)
 fi
 
 export RUSTC_BOOTSTRAP=1

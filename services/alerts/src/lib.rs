@@ -8,6 +8,7 @@ mod access;
 pub mod bench;
 mod convert;
 pub mod engine;
+pub mod fuzzing;
 mod metrics;
 
 use std::pin::Pin;

@@ -1,6 +1,8 @@
 //! kia.v1.AuditService: the audit trail of a case, a citizen's access report, and the check of
 //! the trail's hash chain. Reading the trail is itself an access to the case, and is recorded.
 
+pub mod fuzzing;
+
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};

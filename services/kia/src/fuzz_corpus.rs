@@ -13,6 +13,8 @@ const TARGETS: &[(&str, Target)] = &[
     ("decode_screening", kia_screening::fuzzing::requests),
     ("decode_plans", kia_plans::fuzzing::requests),
     ("decode_contracting", kia_contracting::fuzzing::requests),
+    ("decode_alerts", kia_alerts::fuzzing::requests),
+    ("decode_audit", kia_audit::fuzzing::requests),
     ("icf_code", kia_domain::fuzzing::icf_code),
     ("rule_engine", kia_domain::fuzzing::rule_engine),
 ];
