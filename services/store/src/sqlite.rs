@@ -27,8 +27,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    /// The one write connection: every write transaction goes through it, and ends with
-    /// [`SqliteStore::commit`].
+    /// The one write connection: every write transaction goes through it ([`WriteTx`]), and ends
+    /// with [`SqliteStore::commit`]; only the records of reads may be appended by the inline
+    /// writer instead.
     pub(crate) writer: SqlitePool,
     /// Held by every write of this process, from its first statement to its commit (see
     /// [`WriteTx`]).
@@ -110,7 +111,7 @@ impl SqliteStore {
 
     /// Begins a write transaction on the one write connection.
     pub(crate) async fn begin(&self) -> StoreResult<WriteTx> {
-        let writing = self.writing.clone().lock_owned().await;
+        let writing = self.writing().await;
         Ok(WriteTx {
             tx: self.writer.begin().await?,
             _writing: writing,
@@ -269,16 +270,13 @@ pub(crate) fn statements() -> Statements {
 
 /// Appends an event, and the audit records of the RPC making the change, in the writer's
 /// transaction.
-pub(crate) async fn append(tx: &mut crate::sqlite::WriteTx, event: &NewEvent) -> StoreResult<()> {
+pub(crate) async fn append(tx: &mut WriteTx, event: &NewEvent) -> StoreResult<()> {
     append_all(tx, std::slice::from_ref(event)).await
 }
 
 /// Appends events in order, a multi-row statement at a time, and the audit records of the RPC
 /// making the change, in the writer's transaction.
-pub(crate) async fn append_all(
-    tx: &mut crate::sqlite::WriteTx,
-    events: &[NewEvent],
-) -> StoreResult<()> {
+pub(crate) async fn append_all(tx: &mut WriteTx, events: &[NewEvent]) -> StoreResult<()> {
     if events.is_empty() {
         return Ok(());
     }
@@ -291,7 +289,7 @@ pub(crate) async fn append_all(
 /// audit records follow in a second; each statement is a round trip to that thread otherwise,
 /// and the one writer waits for every one of them. Returns the rows `before` returned.
 pub(crate) async fn append_after(
-    tx: &mut crate::sqlite::WriteTx,
+    tx: &mut WriteTx,
     mut sql: Statements,
     events: &[NewEvent],
 ) -> StoreResult<Vec<SqliteRow>> {
@@ -336,7 +334,7 @@ pub(crate) async fn append_after(
 
 /// Records, in the transaction that created it, which resource a request id produced.
 pub(crate) async fn remember_key(
-    tx: &mut crate::sqlite::WriteTx,
+    tx: &mut WriteTx,
     key: &IdempotencyKey,
     resource_id: &str,
     at: chrono::DateTime<Utc>,
@@ -369,7 +367,7 @@ pub(crate) fn push_key(
 
 /// The resource a request id already produced, if any; refuses a key reused with other parameters.
 pub(crate) async fn replayed(
-    tx: &mut crate::sqlite::WriteTx,
+    tx: &mut WriteTx,
     key: &IdempotencyKey,
 ) -> StoreResult<Option<String>> {
     let row = sqlx::query(
