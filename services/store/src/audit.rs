@@ -132,64 +132,114 @@ pub fn record_hash(
     entry: &AuditEntry,
     prev_hash: &str,
 ) -> String {
-    let canonical = fields(sequence, recorded_at, entry, prev_hash);
-    let digest =
-        sha2_v011::Sha256::digest(serde_json::Value::Array(canonical).to_string().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hash_of(sequence, &timestamp(recorded_at), entry, prev_hash)
 }
 
-/// A record's fields up to its previous hash, in [`COLUMNS`] order: what its hash covers.
-fn fields(
+/// [`record_hash`] with the time already formatted (a batch shares one).
+fn hash_of(sequence: i64, recorded_at: &str, entry: &AuditEntry, prev_hash: &str) -> String {
+    let canonical = serde_json::to_vec(&fields(sequence, recorded_at, entry, prev_hash))
+        .expect("a tuple of strings and numbers serializes");
+    hex::encode(sha2_v011::Sha256::digest(&canonical))
+}
+
+/// How a record's time is stored and hashed: RFC 3339, UTC, microseconds.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A record's fields up to its previous hash, in [`COLUMNS`] order.
+type Fields<'a> = (
+    i64,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+);
+
+/// A record's fields up to its previous hash: what its hash covers, as a JSON array (a tuple
+/// serializes as one, without building a value per field).
+fn fields<'a>(
     sequence: i64,
-    recorded_at: DateTime<Utc>,
-    e: &AuditEntry,
-    prev_hash: &str,
-) -> Vec<serde_json::Value> {
-    vec![
-        sequence.into(),
-        recorded_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-            .into(),
-        e.organization.as_str().into(),
-        e.organization_kind.as_str().into(),
-        e.role.as_str().into(),
-        e.person.as_deref().into(),
-        e.municipality.as_deref().into(),
-        e.case_id.as_deref().into(),
-        e.category.as_str().into(),
-        e.action.as_str().into(),
-        e.outcome.as_str().into(),
-        e.purpose.as_str().into(),
-        e.rpc.as_str().into(),
-        e.request_id.as_str().into(),
-        e.trace_id.as_str().into(),
-        prev_hash.into(),
-    ]
+    recorded_at: &'a str,
+    e: &'a AuditEntry,
+    prev_hash: &'a str,
+) -> Fields<'a> {
+    (
+        sequence,
+        recorded_at,
+        &e.organization,
+        &e.organization_kind,
+        &e.role,
+        e.person.as_deref(),
+        e.municipality.as_deref(),
+        e.case_id.as_deref(),
+        &e.category,
+        &e.action,
+        &e.outcome,
+        &e.purpose,
+        &e.rpc,
+        &e.request_id,
+        &e.trace_id,
+        prev_hash,
+    )
+}
+
+/// The next links of the chain: a batch of entries with their sequences and hashes, stamped with
+/// one time.
+pub(crate) struct Links<'a> {
+    pub recorded_at: DateTime<Utc>,
+    /// `recorded_at` as stored (see [`timestamp`]).
+    pub stamp: String,
+    pub links: Vec<Link<'a>>,
+}
+
+/// One entry's place in the chain.
+pub(crate) struct Link<'a> {
+    pub sequence: i64,
+    pub entry: &'a AuditEntry,
+    pub prev_hash: String,
+    pub hash: String,
 }
 
 /// Builds the next links of the chain after `(last_sequence, last_hash)`, stamped `now`.
-pub(crate) fn link(
+pub(crate) fn link<'a>(
     last: Option<(i64, String)>,
-    entries: &[AuditEntry],
+    entries: &'a [AuditEntry],
     now: DateTime<Utc>,
-) -> Vec<AuditRecord> {
+) -> Links<'a> {
     // Microseconds: what both backends store exactly, so a hash recomputes after a read-back.
-    let now = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+    let recorded_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+    let stamp = timestamp(recorded_at);
     let (mut sequence, mut prev) = last.unwrap_or((0, GENESIS.to_owned()));
-    entries
+    let links = entries
         .iter()
         .map(|entry| {
             sequence += 1;
-            let hash = record_hash(sequence, now, entry, &prev);
-            AuditRecord {
+            let hash = hash_of(sequence, &stamp, entry, &prev);
+            Link {
                 sequence,
-                recorded_at: now,
-                entry: entry.clone(),
+                entry,
                 prev_hash: std::mem::replace(&mut prev, hash.clone()),
                 hash,
             }
         })
-        .collect()
+        .collect();
+    Links {
+        recorded_at,
+        stamp,
+        links,
+    }
 }
 
 /// Where a chain check stands after some records: the last link seen.
@@ -477,7 +527,7 @@ pub(crate) mod sqlite_impl {
             .map(|r| Ok::<_, sqlx::Error>((r.try_get("head_sequence")?, r.try_get("head_hash")?)))
             .transpose()?;
         sqlx::query(sqlx::AssertSqlSafe(INSERT.as_str()))
-            .bind(rows_json(last, entries))
+            .bind(rows_json(last, entries)?)
             .execute(&mut *tx)
             .await?;
         Ok(())
@@ -495,19 +545,45 @@ pub(crate) mod sqlite_impl {
                     Ok((r.get("head_sequence")?, r.get("head_hash")?))
                 })
                 .optional()?;
-            tx.prepare_cached(&INSERT)?
-                .execute([rows_json(last, entries)])?;
+            // On this connection a statement is a call, not a hand-off to another thread: a
+            // row per statement, with its values bound, costs less than parsing them from JSON.
+            let links = link(last, entries, Utc::now());
+            let mut insert = tx.prepare_cached(&INSERT_ROW)?;
+            for r in &links.links {
+                let e = r.entry;
+                insert.execute(rusqlite::params![
+                    r.sequence,
+                    links.stamp,
+                    e.organization,
+                    e.organization_kind,
+                    e.role,
+                    e.person,
+                    e.municipality,
+                    e.case_id,
+                    e.category,
+                    e.action,
+                    e.outcome,
+                    e.purpose,
+                    e.rpc,
+                    e.request_id,
+                    e.trace_id,
+                    r.prev_hash,
+                    r.hash,
+                ])?;
+            }
             Ok(())
         })?;
         Ok(appended.is_some())
     }
 
-    /// The batch insert: one statement whose one parameter holds the rows as a JSON array in
-    /// COLUMNS order. A statement per row would, on the pool's connection, hand each row to the
+    /// The batch insert: one statement whose one parameter holds the rows as JSON (see
+    /// [`rows_json`]). A statement per row would, on the pool's connection, hand each row to the
     /// connection's thread and back.
     static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let values: Vec<String> = (0..COLUMNS.split(',').count())
-            .map(|i| format!("json_extract(value, '$[{i}]')"))
+        let hashed = COLUMNS.split(',').count() - 1;
+        let values: Vec<String> = (0..hashed)
+            .map(|i| format!("json_extract(value, '$[0][{i}]')"))
+            .chain(["json_extract(value, '$[1]')".to_owned()])
             .collect();
         format!(
             "INSERT INTO audit_events ({COLUMNS}) SELECT {} FROM json_each(?)",
@@ -515,17 +591,30 @@ pub(crate) mod sqlite_impl {
         )
     });
 
-    /// The records of `entries` linked after `last`, as [`INSERT`]'s parameter.
-    fn rows_json(last: Option<(i64, String)>, entries: &[AuditEntry]) -> String {
-        let rows: Vec<serde_json::Value> = link(last, entries, Utc::now())
-            .into_iter()
+    /// One record, its values bound in COLUMNS order (the inline writer's insert).
+    static INSERT_ROW: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let values: Vec<String> = (1..=COLUMNS.split(',').count())
+            .map(|i| format!("?{i}"))
+            .collect();
+        format!(
+            "INSERT INTO audit_events ({COLUMNS}) VALUES ({})",
+            values.join(", ")
+        )
+    });
+
+    /// The records of `entries` linked after `last`, as [`INSERT`]'s parameter: an array of
+    /// `[fields, hash]`.
+    fn rows_json(last: Option<(i64, String)>, entries: &[AuditEntry]) -> StoreResult<String> {
+        let links = link(last, entries, Utc::now());
+        let rows: Vec<_> = links
+            .links
+            .iter()
             .map(|r| {
-                let mut row = fields(r.sequence, r.recorded_at, &r.entry, &r.prev_hash);
-                row.push(r.hash.into());
-                serde_json::Value::Array(row)
+                let fields = fields(r.sequence, &links.stamp, r.entry, &r.prev_hash);
+                (fields, r.hash.as_str())
             })
             .collect();
-        serde_json::Value::Array(rows).to_string()
+        serde_json::to_string(&rows).map_err(|e| StoreError::Other(e.to_string()))
     }
 
     fn record(row: &sqlx::sqlite::SqliteRow) -> StoreResult<AuditRecord> {
@@ -624,13 +713,14 @@ pub(crate) mod postgres_impl {
                 .await?
                 .map(|r| Ok::<_, sqlx::Error>((r.try_get("sequence")?, r.try_get("hash")?)))
                 .transpose()?;
-        for r in link(last, entries, Utc::now()) {
+        let links = link(last, entries, Utc::now());
+        for r in &links.links {
             let query = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO audit_events ({COLUMNS})
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
             )))
             .bind(r.sequence)
-            .bind(r.recorded_at);
+            .bind(links.recorded_at);
             bind_entry!(query, r).execute(&mut **tx).await?;
         }
         Ok(())

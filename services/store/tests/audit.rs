@@ -132,6 +132,34 @@ async fn appends_form_one_unbroken_chain() {
     }
 }
 
+/// A record's hash is what earlier releases computed for the same fields (this one was written
+/// by the first release of the trail), so a trail they wrote still verifies. Text that JSON must
+/// escape is part of it.
+#[test]
+fn a_record_hashes_as_it_did_when_it_was_written() {
+    let entry = AuditEntry {
+        organization: "jc-630 \"Ærø\"\n".into(),
+        organization_kind: "jobcenter".into(),
+        role: "caseworker".into(),
+        person: None,
+        municipality: Some("630".into()),
+        case_id: Some("0190c0de-0000-7000-8000-000000000001".into()),
+        category: "case".into(),
+        action: "read".into(),
+        outcome: "success".into(),
+        purpose: "case_management".into(),
+        rpc: "kia.v1.CaseService/GetCase".into(),
+        request_id: "req-\u{1}".into(),
+        trace_id: String::new(),
+    };
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 8, 30, 0).unwrap()
+        + chrono::Duration::microseconds(123_456);
+    assert_eq!(
+        kia_store::audit::record_hash(42, at, &entry, GENESIS),
+        "27cbf88f5cfce6a4412551cc9ee577e757c7d81e334b8cd2fe10dbb04c2eee0b"
+    );
+}
+
 #[tokio::test]
 async fn a_change_records_its_access_in_its_own_transaction() {
     for (store, _, _dir) in stores().await {
