@@ -7,7 +7,8 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use tokio::sync::Mutex;
 
@@ -23,7 +24,14 @@ pub struct WalSync {
     /// The last ticket a flush covered. Held while flushing, so one flush runs at a time and the
     /// commits that finished meanwhile are covered by the next.
     flushed: Mutex<u64>,
+    /// A background flush is waiting to start.
+    scheduled: AtomicBool,
 }
+
+/// How long a background flush waits before it starts. Under a stream of reads, their records'
+/// commits then share an fsync every few milliseconds instead of keeping one running all the
+/// time; a power loss can take the records committed in this window and during the flush.
+pub const BACKGROUND_DELAY: Duration = Duration::from_millis(10);
 
 impl WalSync {
     pub fn new(database: Option<PathBuf>) -> Self {
@@ -31,6 +39,7 @@ impl WalSync {
             database,
             asked: AtomicU64::new(0),
             flushed: Mutex::new(0),
+            scheduled: AtomicBool::new(false),
         }
     }
 
@@ -55,16 +64,24 @@ impl WalSync {
         Ok(())
     }
 
-    /// Starts [`WalSync::sync`] on a task of its own, for a commit that need not wait for the
-    /// disk: it is durable once the returned task ended (or a later flush ran). A failed flush is
-    /// logged; the next write's flush tries again and, if the disk still fails, fails that write.
-    pub fn sync_in_background(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+    /// Makes what was committed before this call durable soon, without waiting: a flush starts
+    /// [`BACKGROUND_DELAY`] from now on a task of its own, unless one is already waiting to
+    /// start (that one covers this commit too, so the commits of that moment share one fsync).
+    /// Returns the new task, if one was started. A failed flush is logged; the next write's
+    /// flush tries again and, if the disk still fails, fails that write.
+    pub fn sync_in_background(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        if self.scheduled.swap(true, Ordering::SeqCst) {
+            return None; // a flush that has not started yet: it begins after this commit
+        }
         let wal = Arc::clone(self);
-        tokio::spawn(async move {
+        Some(tokio::spawn(async move {
+            tokio::time::sleep(BACKGROUND_DELAY).await;
+            // From here on a commit schedules a flush of its own: this one may have begun.
+            wal.scheduled.store(false, Ordering::SeqCst);
             if let Err(err) = wal.sync().await {
                 tracing::error!(error = %err, "flushing the write-ahead log in the background");
             }
-        })
+        }))
     }
 }
 
@@ -114,10 +131,16 @@ mod tests {
         let database = dir.path().join("kia.db");
         let wal = Arc::new(WalSync::new(Some(database.clone())));
         // No database file yet: the flush fails, is logged, and covers nothing.
-        wal.sync_in_background().await.unwrap();
+        let first = wal.sync_in_background().expect("nothing was waiting");
+        assert!(
+            wal.sync_in_background().is_none(),
+            "a commit while a flush waits to start shares it"
+        );
+        first.await.unwrap();
         assert_eq!(*wal.flushed.lock().await, 0);
         std::fs::write(&database, b"db").unwrap();
-        wal.sync_in_background().await.unwrap();
+        let second = wal.sync_in_background().expect("the first one has begun");
+        second.await.unwrap();
         assert_eq!(
             *wal.flushed.lock().await,
             2,
