@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 
-use crate::checkpoint::{CHECKPOINT_INTERVAL, Checkpointer};
+use crate::checkpoint::{self, CHECKPOINT_INTERVAL, Checkpointer, RESTART_PAGES};
 use crate::inline::{InlineWriter, PointReader};
 use crate::wal_sync::WalSync;
 use crate::{
@@ -66,19 +66,21 @@ impl SqliteStore {
                     // A transaction of a sweep page touches thousands of pages: keep them in
                     // memory rather than spill them to the log mid-transaction.
                     .pragma("cache_size", WRITER_CACHE_KIB)
-                    // The checkpointer copies the log into the database off the writer's path;
-                    // the writer's own checkpoint, every ~40 MB of log, then finds little left
-                    // to copy, and once it has copied everything the next commit starts the log
-                    // over (a checkpoint on another connection cannot: by the time it ends, the
-                    // writer has appended more).
-                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES),
+                    // No checkpoint inside a commit: the checkpointer copies the log into the
+                    // database off the writers' path (see `checkpoint`).
+                    .pragma("wal_autocheckpoint", "0"),
             )
             .await?;
+        let writing = Arc::default();
         let checkpointer = Checkpointer::start(
             pool_options(options)
                 .max_connections(1)
                 .connect_lazy_with(base.clone()),
-            CHECKPOINT_INTERVAL,
+            checkpoint::Settings {
+                interval: CHECKPOINT_INTERVAL,
+                restart_pages: RESTART_PAGES,
+                writing: Arc::clone(&writing),
+            },
         );
         let file = base.get_filename().to_path_buf();
         let on_disk = !names_memory(url);
@@ -89,18 +91,16 @@ impl SqliteStore {
             .await?;
         let keep = usize::try_from(options.max_connections).unwrap_or(1);
         let inline_writer = on_disk.then(|| {
-            // The writer's settings (above): durability from the group commit's flush, and the
-            // same automatic checkpoint, so that the log also starts over after these commits.
-            let setup = format!(
-                "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};
-                 PRAGMA temp_store = memory; PRAGMA foreign_keys = ON;"
-            );
-            Arc::new(InlineWriter::new(file.clone(), setup))
+            // The writer's settings (above): durability from the group commit's flush, and no
+            // checkpoint inside a commit.
+            let setup = "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;
+                 PRAGMA temp_store = memory; PRAGMA foreign_keys = ON;";
+            Arc::new(InlineWriter::new(file.clone(), setup.into()))
         });
         let point = on_disk.then(|| Arc::new(PointReader::new(file, keep)));
         Ok(Self {
             writer,
-            writing: Arc::default(),
+            writing,
             readers,
             point,
             inline_writer,
@@ -207,8 +207,6 @@ impl std::ops::DerefMut for WriteTx {
 
 /// The writer's page cache: 16 MiB (negative: KiB, SQLite's convention).
 const WRITER_CACHE_KIB: &str = "-16384";
-/// Log pages after which a commit checkpoints what is left to copy (SQLite's default is 1,000).
-const WRITER_CHECKPOINT_PAGES: &str = "10000";
 
 /// How kia pools SQLite connections. No ping before a connection is handed out: a file does not
 /// hang up, and each ping is a round trip to the connection's thread.
