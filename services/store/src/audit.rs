@@ -493,10 +493,36 @@ pub(crate) mod sqlite_impl {
     use rusqlite::OptionalExtension as _;
     use sqlx::Row as _;
 
-    /// Reads the chain's head: the row [`insert_after`] links to (none in an empty chain). Its
-    /// columns are named so the row is told apart from those of statements before it.
-    pub(crate) const HEAD: &str = "SELECT sequence AS head_sequence, hash AS head_hash
+    /// Reads the chain's head: the row [`insert_after`] links to (none in an empty chain), and
+    /// how far the case index reaches. Its columns are named so the row is told apart from
+    /// those of statements before it.
+    pub(crate) const HEAD: &str = "SELECT sequence AS head_sequence, hash AS head_hash,
+             (SELECT sequence FROM audit_case_index_upto) AS head_indexed
          FROM audit_events ORDER BY sequence DESC LIMIT 1";
+
+    /// Records past the case index after which an append indexes them, in its own transaction.
+    /// A query by case scans at most about this many records of the trail's tail.
+    pub(crate) const INDEX_BATCH: i64 = 256;
+
+    /// Adds the records after the case index's mark to it (see the migration
+    /// `20261201000001_audit_case_index.sql`). Entries of many records land on the same leaves
+    /// together, instead of a leaf written for nearly every record.
+    /// Outside a transaction (the pool's path for read records) its statements commit one by
+    /// one; OR IGNORE lets the next run finish one that was cut off between them.
+    const INDEX_TAIL: &str = "INSERT OR IGNORE INTO audit_case_index (case_id, sequence)
+             SELECT case_id, sequence FROM audit_events
+             WHERE sequence > (SELECT sequence FROM audit_case_index_upto)
+               AND case_id IS NOT NULL;
+         UPDATE audit_case_index_upto
+             SET sequence = (SELECT COALESCE(MAX(sequence), 0) FROM audit_events);";
+
+    /// Whether an append after `head` (sequence, indexed mark) of `appended` records leaves
+    /// enough of the trail unindexed to index it now.
+    fn index_due(head: Option<(i64, i64)>, appended: usize) -> bool {
+        let (sequence, indexed) = head.unwrap_or((0, 0));
+        let appended = i64::try_from(appended).unwrap_or(i64::MAX);
+        sequence.saturating_add(appended) - indexed >= INDEX_BATCH
+    }
 
     /// Whether a row is the one [`HEAD`] returns.
     pub(crate) fn is_head(row: &sqlx::sqlite::SqliteRow) -> bool {
@@ -523,11 +549,23 @@ pub(crate) mod sqlite_impl {
         head: Option<sqlx::sqlite::SqliteRow>,
         entries: &[AuditEntry],
     ) -> StoreResult<()> {
-        let last = head
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get("head_sequence")?, r.try_get("head_hash")?)))
+        let head = head
+            .map(|r| {
+                Ok::<_, sqlx::Error>((
+                    r.try_get("head_sequence")?,
+                    r.try_get("head_hash")?,
+                    r.try_get("head_indexed")?,
+                ))
+            })
             .transpose()?;
-        sqlx::query(sqlx::AssertSqlSafe(INSERT.as_str()))
-            .bind(rows_json(last, entries)?)
+        let due = index_due(head.as_ref().map(|(s, _, i)| (*s, *i)), entries.len());
+        let mut sql = INSERT.clone();
+        if due {
+            sql.push(';');
+            sql.push_str(INDEX_TAIL);
+        }
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(rows_json(head.map(|(s, h, _)| (s, h)), entries)?)
             .execute(&mut *tx)
             .await?;
         Ok(())
@@ -540,11 +578,18 @@ pub(crate) mod sqlite_impl {
             return Ok(false);
         };
         let appended = inline.transaction(|tx| {
-            let last = tx
-                .query_row(HEAD, [], |r| {
-                    Ok((r.get("head_sequence")?, r.get("head_hash")?))
+            let head: Option<(i64, String, i64)> = tx
+                .prepare_cached(HEAD)?
+                .query_row([], |r| {
+                    Ok((
+                        r.get("head_sequence")?,
+                        r.get("head_hash")?,
+                        r.get("head_indexed")?,
+                    ))
                 })
                 .optional()?;
+            let due = index_due(head.as_ref().map(|(s, _, i)| (*s, *i)), entries.len());
+            let last = head.map(|(s, h, _)| (s, h));
             // On this connection a statement is a call, not a hand-off to another thread: a
             // row per statement, with its values bound, costs less than parsing them from JSON.
             let links = link(last, entries, Utc::now());
@@ -570,6 +615,9 @@ pub(crate) mod sqlite_impl {
                     r.prev_hash,
                     r.hash,
                 ])?;
+            }
+            if due {
+                tx.execute_batch(INDEX_TAIL)?;
             }
             Ok(())
         })?;
@@ -654,10 +702,16 @@ pub(crate) mod sqlite_impl {
             limit: u32,
         ) -> StoreResult<Vec<AuditRecord>> {
             let cases = serde_json::to_string(cases).map_err(StoreError::corrupt)?;
+            // The case index up to its mark, and the trail's tail after it (see INDEX_TAIL).
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM audit_events
-                 WHERE case_id IN (SELECT value FROM json_each(?)) AND sequence > ?
-                 ORDER BY sequence LIMIT ?"
+                "SELECT {COLUMNS} FROM audit_events WHERE sequence IN (
+                     SELECT sequence FROM audit_case_index
+                     WHERE case_id IN (SELECT value FROM json_each(?1)) AND sequence > ?2
+                     UNION ALL
+                     SELECT sequence FROM audit_events
+                     WHERE sequence > MAX(?2, (SELECT sequence FROM audit_case_index_upto))
+                       AND case_id IN (SELECT value FROM json_each(?1)))
+                 ORDER BY sequence LIMIT ?3"
             )))
             .bind(cases)
             .bind(after)

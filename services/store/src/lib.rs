@@ -376,10 +376,15 @@ struct CaseRow {
     employer_reference: Option<String>,
     citizen_reference: String,
     state: String,
-    facts: serde_json::Value,
+    facts: kia_domain::facts::CaseFacts,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: i64,
+}
+
+/// A case's facts that do not decode.
+fn corrupt_facts(case: &str, err: serde_json::Error) -> StoreError {
+    StoreError::corrupt(format!("case {case}: facts: {err}"))
 }
 
 impl CaseRow {
@@ -402,7 +407,7 @@ impl CaseRow {
                 citizen_reference: reference(&self.citizen_reference)?,
             },
             state: CaseState::from_str_opt(&self.state).ok_or_else(|| bad("state"))?,
-            facts: serde_json::from_value(self.facts).map_err(|e| bad(&format!("facts: {e}")))?,
+            facts: self.facts,
             created_at: self.created_at,
             updated_at: self.updated_at,
             version: self.version,

@@ -48,18 +48,17 @@ pub(crate) fn lazy_pool(url: &str, options: &StoreOptions) -> StoreResult<PgPool
 }
 
 pub(crate) fn case_row(row: &PgRow) -> StoreResult<Case> {
-    let id: uuid::Uuid = row.try_get("id")?;
+    let id = row.try_get::<uuid::Uuid, _>("id")?.to_string();
+    let facts = row.try_get::<sqlx::types::Json<serde_json::Value>, _>("facts")?;
     CaseRow {
-        id: id.to_string(),
+        facts: serde_json::from_value(facts.0).map_err(|e| crate::corrupt_facts(&id, e))?,
+        id,
         municipality: row.try_get("municipality")?,
         first_sick_day: row.try_get("first_sick_day")?,
         employment_status: row.try_get("employment_status")?,
         employer_reference: row.try_get("employer_reference")?,
         citizen_reference: row.try_get("citizen_reference")?,
         state: row.try_get("state")?,
-        facts: row
-            .try_get::<sqlx::types::Json<serde_json::Value>, _>("facts")?
-            .0,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         version: row.try_get("version")?,

@@ -240,16 +240,19 @@ fn facts_json(case: &Case) -> StoreResult<String> {
 /// A case from a row of `cases` (sqlx's or the point reader's).
 pub(crate) fn case_row(row: &(impl RowAccess + ?Sized)) -> StoreResult<Case> {
     let first_sick_day = row.text("first_sick_day")?;
+    let id = row.text("id")?;
     CaseRow {
         first_sick_day: chrono::NaiveDate::parse_from_str(&first_sick_day, "%Y-%m-%d")
             .map_err(|_| StoreError::corrupt(format!("first_sick_day {first_sick_day:?}")))?,
-        id: row.text("id")?,
+        // Straight into the domain's type, not through a JSON value first.
+        facts: serde_json::from_str(&row.text("facts")?)
+            .map_err(|e| crate::corrupt_facts(&id, e))?,
+        id,
         municipality: row.text("municipality")?,
         employment_status: row.text("employment_status")?,
         employer_reference: row.opt_text("employer_reference")?,
         citizen_reference: row.text("citizen_reference")?,
         state: row.text("state")?,
-        facts: serde_json::from_str(&row.text("facts")?).map_err(StoreError::corrupt)?,
         created_at: parse_ts(&row.text("created_at")?)?,
         updated_at: parse_ts(&row.text("updated_at")?)?,
         version: row.int("version")?,
@@ -776,5 +779,54 @@ mod tests {
             in_memory.get_case(case().id).await,
             Err(StoreError::Unavailable(_))
         ));
+    }
+
+    /// Appends on the pool's write connection (changes, and read records when the inline
+    /// writer is busy) keep the case index too: past 256 unindexed records one of them indexes
+    /// the tail, and a query by case finds every record.
+    #[tokio::test]
+    async fn appends_on_the_pool_index_the_trail_by_case() {
+        use crate::audit::AuditStore as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&format!("sqlite://{}", dir.path().join("kia.db").display())).await;
+        let case_id = case().id.to_string();
+        let entries: Vec<_> = (0..300)
+            .map(|i| crate::audit::AuditEntry {
+                organization: "jc-630".into(),
+                organization_kind: "jobcenter".into(),
+                role: "caseworker".into(),
+                person: None,
+                municipality: Some("630".into()),
+                case_id: Some(if i % 2 == 0 {
+                    case_id.clone()
+                } else {
+                    "other".into()
+                }),
+                category: "case".into(),
+                action: "read".into(),
+                outcome: "success".into(),
+                purpose: "case_management".into(),
+                rpc: "kia.v1.CaseService/GetCase".into(),
+                request_id: format!("req-{i}"),
+                trace_id: String::new(),
+            })
+            .collect();
+        let mut writer = store.writer.acquire().await.unwrap();
+        for batch in entries.chunks(7) {
+            crate::audit::sqlite_impl::insert(&mut writer, batch)
+                .await
+                .unwrap();
+        }
+        let mark: i64 = sqlx::query_scalar("SELECT sequence FROM audit_case_index_upto")
+            .fetch_one(&mut *writer)
+            .await
+            .unwrap();
+        drop(writer);
+        assert!((256..300).contains(&mark), "the index reaches {mark}");
+        let found = store.audit_of_cases(&[case_id], 0, 1000).await.unwrap();
+        assert_eq!(
+            found.iter().map(|r| r.sequence).collect::<Vec<_>>(),
+            (1..=300).step_by(2).collect::<Vec<i64>>()
+        );
     }
 }

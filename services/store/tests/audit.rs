@@ -132,6 +132,61 @@ async fn appends_form_one_unbroken_chain() {
     }
 }
 
+/// A query by case finds every record naming it, in sequence order and page by page, whether
+/// the case index covers the record yet or not. On SQLite the index follows the trail in bulk:
+/// its mark has moved past the first 256 records and not yet reached the last.
+#[tokio::test]
+async fn records_by_case_are_found_on_both_sides_of_the_case_index_mark() {
+    const CASES: [&str; 3] = ["a", "b", "c"];
+    for (store, url, _dir) in stores().await {
+        let backend = store.backend();
+        let all: Vec<AuditEntry> = (0..300).map(|i| entry(CASES[i % 3], "read")).collect();
+        for batch in all.chunks(7) {
+            store.append_audit(batch).await.unwrap();
+        }
+        let of = |case: usize, after: i64| -> Vec<i64> {
+            (after + 1..=300)
+                .filter(|s| usize::try_from(s - 1).unwrap() % 3 == case)
+                .collect()
+        };
+
+        let mut pages = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = store
+                .audit_of_cases(&["b".into()], after, 40)
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            after = last.sequence;
+            assert!(page.iter().all(|r| r.entry.case_id.as_deref() == Some("b")));
+            pages.extend(page.iter().map(|r| r.sequence));
+        }
+        assert_eq!(pages, of(1, 0), "{backend}: case b, in pages of 40");
+
+        let mut expected = [of(0, 250), of(2, 250)].concat();
+        expected.sort_unstable();
+        let both = store
+            .audit_of_cases(&["a".into(), "c".into()], 250, 1000)
+            .await
+            .unwrap();
+        assert_eq!(
+            both.iter().map(|r| r.sequence).collect::<Vec<_>>(),
+            expected,
+            "{backend}: two cases after 250, in order"
+        );
+
+        if url.starts_with("sqlite:") {
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            let mark: i64 = sqlx::query_scalar("SELECT sequence FROM audit_case_index_upto")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            assert!((256..300).contains(&mark), "the index reaches {mark}");
+        }
+    }
+}
+
 /// A record's hash is what earlier releases computed for the same fields (this one was written
 /// by the first release of the trail), so a trail they wrote still verifies. Text that JSON must
 /// escape is part of it.
