@@ -500,8 +500,8 @@ pub(crate) mod sqlite_impl {
              (SELECT sequence FROM audit_case_index_upto) AS head_indexed
          FROM audit_events ORDER BY sequence DESC LIMIT 1";
 
-    /// Records past the case index after which an append indexes them, in its own transaction.
-    /// A query by case scans at most about this many records of the trail's tail.
+    /// Records past the case index after which an append indexes them, in the append's own
+    /// transaction. A query by case scans at most about this many records of the trail's tail.
     pub(crate) const INDEX_BATCH: i64 = 256;
 
     /// Adds the records after the case index's mark to it (see the migration
