@@ -12,8 +12,11 @@
 //! beside the writers ends, they have appended more. So once the log passes
 //! [`RESTART_PAGES`], a second checkpoint runs while holding the store's write lock: it copies
 //! only what was appended during the first, and the next write starts the log over. Writers wait
-//! for it (5–7 ms, nearly all of it the two syncs, however little is left to copy), once per
-//! [`RESTART_PAGES`] of log rather than inside commits.
+//! for it once per [`RESTART_PAGES`] of log rather than inside commits: 5–7 ms with a log of
+//! 10,000 pages, and 15–21 ms at 32,768 pages in 10-second runs of 6,000 reads/s (3 ms when the
+//! first checkpoint was followed by more beside the writers, 15–21 ms again in other passes of
+//! the same runs; not kept, for want of a steady gain). What takes the time is not the copying:
+//! one such pass had six pages to copy.
 
 use std::time::Duration;
 
