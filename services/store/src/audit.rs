@@ -132,7 +132,8 @@ pub fn record_hash(
     entry: &AuditEntry,
     prev_hash: &str,
 ) -> String {
-    hash_of(sequence, &timestamp(recorded_at), entry, prev_hash)
+    // Hashed as SQLite stores it: RFC 3339, UTC, microseconds.
+    hash_of(sequence, &crate::sqlite::ts(recorded_at), entry, prev_hash)
 }
 
 /// [`record_hash`] with the time already formatted (a batch shares one).
@@ -140,11 +141,6 @@ fn hash_of(sequence: i64, recorded_at: &str, entry: &AuditEntry, prev_hash: &str
     let canonical = serde_json::to_vec(&fields(sequence, recorded_at, entry, prev_hash))
         .expect("a tuple of strings and numbers serializes");
     hex::encode(sha2_v011::Sha256::digest(&canonical))
-}
-
-/// How a record's time is stored and hashed: RFC 3339, UTC, microseconds.
-fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// A record's fields up to its previous hash, in [`COLUMNS`] order.
@@ -199,7 +195,7 @@ fn fields<'a>(
 /// one time.
 pub(crate) struct Links<'a> {
     pub recorded_at: DateTime<Utc>,
-    /// `recorded_at` as stored (see [`timestamp`]).
+    /// `recorded_at` as stored and hashed (`sqlite::ts`).
     pub stamp: String,
     pub links: Vec<Link<'a>>,
 }
@@ -220,7 +216,7 @@ pub(crate) fn link<'a>(
 ) -> Links<'a> {
     // Microseconds: what both backends store exactly, so a hash recomputes after a read-back.
     let recorded_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
-    let stamp = timestamp(recorded_at);
+    let stamp = crate::sqlite::ts(recorded_at);
     let (mut sequence, mut prev) = last.unwrap_or((0, GENESIS.to_owned()));
     let links = entries
         .iter()
@@ -490,7 +486,6 @@ macro_rules! bind_entry {
 pub(crate) mod sqlite_impl {
     use super::*;
     use crate::{SqliteStore, StoreError};
-    use rusqlite::OptionalExtension as _;
     use sqlx::Row as _;
 
     /// Reads the chain's head: the row [`insert_after`] links to (none in an empty chain), and
@@ -516,10 +511,24 @@ pub(crate) mod sqlite_impl {
          UPDATE audit_case_index_upto
              SET sequence = (SELECT COALESCE(MAX(sequence), 0) FROM audit_events);";
 
-    /// Whether an append after `head` (sequence, indexed mark) of `appended` records leaves
-    /// enough of the trail unindexed to index it now.
-    fn index_due(head: Option<(i64, i64)>, appended: usize) -> bool {
-        let (sequence, indexed) = head.unwrap_or((0, 0));
+    /// The row [`HEAD`] returns: the chain's last link, and the case index's mark.
+    struct Head {
+        last: (i64, String),
+        indexed: i64,
+    }
+
+    /// Decodes [`HEAD`]'s row, from either connection kind.
+    fn head_of(row: &(impl crate::RowAccess + ?Sized)) -> StoreResult<Head> {
+        Ok(Head {
+            last: (row.int("head_sequence")?, row.text("head_hash")?),
+            indexed: row.int("head_indexed")?,
+        })
+    }
+
+    /// Whether an append after `head` of `appended` records leaves enough of the trail
+    /// unindexed to index it now.
+    fn index_due(head: Option<&Head>, appended: usize) -> bool {
+        let (sequence, indexed) = head.map_or((0, 0), |h| (h.last.0, h.indexed));
         let appended = i64::try_from(appended).unwrap_or(i64::MAX);
         sequence.saturating_add(appended) - indexed >= INDEX_BATCH
     }
@@ -549,23 +558,15 @@ pub(crate) mod sqlite_impl {
         head: Option<sqlx::sqlite::SqliteRow>,
         entries: &[AuditEntry],
     ) -> StoreResult<()> {
-        let head = head
-            .map(|r| {
-                Ok::<_, sqlx::Error>((
-                    r.try_get("head_sequence")?,
-                    r.try_get("head_hash")?,
-                    r.try_get("head_indexed")?,
-                ))
-            })
-            .transpose()?;
-        let due = index_due(head.as_ref().map(|(s, _, i)| (*s, *i)), entries.len());
+        let head = head.as_ref().map(head_of).transpose()?;
+        let due = index_due(head.as_ref(), entries.len());
         let mut sql = INSERT.clone();
         if due {
             sql.push(';');
             sql.push_str(INDEX_TAIL);
         }
         sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(rows_json(head.map(|(s, h, _)| (s, h)), entries)?)
+            .bind(rows_json(head.map(|h| h.last), entries)?)
             .execute(&mut *tx)
             .await?;
         Ok(())
@@ -578,18 +579,10 @@ pub(crate) mod sqlite_impl {
             return Ok(false);
         };
         let appended = inline.transaction(|tx| {
-            let head: Option<(i64, String, i64)> = tx
-                .prepare_cached(HEAD)?
-                .query_row([], |r| {
-                    Ok((
-                        r.get("head_sequence")?,
-                        r.get("head_hash")?,
-                        r.get("head_indexed")?,
-                    ))
-                })
-                .optional()?;
-            let due = index_due(head.as_ref().map(|(s, _, i)| (*s, *i)), entries.len());
-            let last = head.map(|(s, h, _)| (s, h));
+            let mut read_head = tx.prepare_cached(HEAD)?;
+            let head = read_head.query([])?.next()?.map(head_of).transpose()?;
+            let due = index_due(head.as_ref(), entries.len());
+            let last = head.map(|h| h.last);
             // On this connection a statement is a call, not a hand-off to another thread: a
             // row per statement, with its values bound, costs less than parsing them from JSON.
             let links = link(last, entries, Utc::now());

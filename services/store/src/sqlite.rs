@@ -718,32 +718,37 @@ mod tests {
         }
     }
 
+    /// The record of a caseworker's read of a case.
+    fn read_of(case_id: &str, request_id: &str) -> crate::audit::AuditEntry {
+        crate::audit::AuditEntry {
+            organization: "jc-630".into(),
+            organization_kind: "jobcenter".into(),
+            role: "caseworker".into(),
+            person: None,
+            municipality: Some("630".into()),
+            case_id: Some(case_id.into()),
+            category: "case".into(),
+            action: "read".into(),
+            outcome: "success".into(),
+            purpose: "case_management".into(),
+            rpc: "kia.v1.CaseService/GetCase".into(),
+            request_id: request_id.into(),
+            trace_id: String::new(),
+        }
+    }
+
     /// Another process holding SQLite's write lock does not fail an append of read records:
     /// the inline writer steps aside and the pool's write connection waits for the lock.
     #[tokio::test]
     async fn read_records_wait_for_another_process_that_writes() {
-        use crate::audit::{AuditEntry, AuditStore as _, ChainHead, verify_chain};
+        use crate::audit::{AuditStore as _, ChainHead, verify_chain};
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("kia.db");
         let store = store(&format!("sqlite://{}", file.display())).await;
         let other = rusqlite::Connection::open(&file).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
 
-        let entry = AuditEntry {
-            organization: "jc-630".into(),
-            organization_kind: "jobcenter".into(),
-            role: "caseworker".into(),
-            person: None,
-            municipality: Some("630".into()),
-            case_id: Some(case().id.to_string()),
-            category: "case".into(),
-            action: "read".into(),
-            outcome: "success".into(),
-            purpose: "case_management".into(),
-            rpc: "kia.v1.CaseService/GetCase".into(),
-            request_id: "req-1".into(),
-            trace_id: String::new(),
-        };
+        let entry = read_of(&case().id.to_string(), "req-1");
         let append = tokio::spawn({
             let store = store.clone();
             async move { store.append_audit(&[entry]).await }
@@ -791,24 +796,13 @@ mod tests {
         let store = store(&format!("sqlite://{}", dir.path().join("kia.db").display())).await;
         let case_id = case().id.to_string();
         let entries: Vec<_> = (0..300)
-            .map(|i| crate::audit::AuditEntry {
-                organization: "jc-630".into(),
-                organization_kind: "jobcenter".into(),
-                role: "caseworker".into(),
-                person: None,
-                municipality: Some("630".into()),
-                case_id: Some(if i % 2 == 0 {
-                    case_id.clone()
+            .map(|i| {
+                let case = if i % 2 == 0 {
+                    case_id.as_str()
                 } else {
-                    "other".into()
-                }),
-                category: "case".into(),
-                action: "read".into(),
-                outcome: "success".into(),
-                purpose: "case_management".into(),
-                rpc: "kia.v1.CaseService/GetCase".into(),
-                request_id: format!("req-{i}"),
-                trace_id: String::new(),
+                    "other"
+                };
+                read_of(case, &format!("req-{i}"))
             })
             .collect();
         let mut writer = store.writer.acquire().await.unwrap();
