@@ -194,21 +194,7 @@ mod tests {
     use kia_store::audit::{ChainHead, verify_chain};
 
     fn read_of(case_id: &str) -> AuditEntry {
-        AuditEntry {
-            organization: "jc-630".into(),
-            organization_kind: "jobcenter".into(),
-            role: "caseworker".into(),
-            person: None,
-            municipality: Some("630".into()),
-            case_id: Some(case_id.to_owned()),
-            category: "case".into(),
-            action: "read".into(),
-            outcome: "success".into(),
-            purpose: "case_management".into(),
-            rpc: "kia.v1.CaseService/GetCase".into(),
-            request_id: String::new(),
-            trace_id: String::new(),
-        }
+        kia_store::testing::read_record(case_id, "")
     }
 
     async fn store(dir: &tempfile::TempDir) -> Arc<dyn Store> {

@@ -13,6 +13,7 @@ mod error;
 mod inline;
 mod plan;
 mod postgres;
+mod read_log;
 mod screening;
 mod sqlite;
 pub mod testing;

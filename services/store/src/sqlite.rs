@@ -16,6 +16,7 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use crate::checkpoint::{self, CHECKPOINT_INTERVAL, Checkpointer, RESTART_PAGES};
 use crate::inline::{InlineWriter, PointReader};
+use crate::read_log::ReadLog;
 use crate::wal_sync::WalSync;
 use crate::{
     CaseFilter, CaseRow, CaseStore, CitizenIdentity, Created, IdempotencyKey, NewEvent,
@@ -41,6 +42,11 @@ pub struct SqliteStore {
     /// Appends read records on the calling thread while the caller holds `writing`; `None` for
     /// an in-memory database.
     pub(crate) inline_writer: Option<Arc<InlineWriter>>,
+    /// Where the records of reads are written first (see [`crate::read_log`]); `None` for an
+    /// in-memory database.
+    pub(crate) read_log: Option<Arc<ReadLog>>,
+    /// Flushes the read log in the background, as `wal` does the database's log.
+    pub(crate) read_log_sync: Arc<WalSync>,
     wal: Arc<WalSync>,
     /// Copies the log into the database file on a connection of its own (see
     /// [`crate::checkpoint`]).
@@ -97,6 +103,10 @@ impl SqliteStore {
                  PRAGMA temp_store = memory; PRAGMA foreign_keys = ON;";
             Arc::new(InlineWriter::new(file.clone(), setup.into()))
         });
+        let read_log = on_disk.then(|| Arc::new(ReadLog::new(&file)));
+        let read_log_sync = Arc::new(WalSync::of_file(
+            read_log.as_ref().map(|log| log.path().to_path_buf()),
+        ));
         let point = on_disk.then(|| Arc::new(PointReader::new(file, keep)));
         Ok(Self {
             writer,
@@ -104,6 +114,8 @@ impl SqliteStore {
             readers,
             point,
             inline_writer,
+            read_log,
+            read_log_sync,
             wal,
             checkpointer,
         })
@@ -112,6 +124,12 @@ impl SqliteStore {
     /// Begins a write transaction on the one write connection.
     pub(crate) async fn begin(&self) -> StoreResult<WriteTx> {
         let writing = self.writing().await;
+        // The reads answered before this change join the trail before the change's records.
+        if self.read_log.as_ref().is_some_and(|log| log.has_pending())
+            && let Err(err) = self.ingest_reads()
+        {
+            tracing::warn!(error = %err, "moving read records into the audit trail");
+        }
         Ok(WriteTx {
             tx: self.writer.begin().await?,
             _writing: writing,
@@ -559,6 +577,8 @@ impl Store for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {
         let _writing = self.writing().await;
         MIGRATOR.run(&self.writer).await?;
+        // What the last run left in the read log joins the trail now, before any call.
+        self.open_read_log()?;
         self.durable().await?;
         Ok(())
     }
@@ -641,6 +661,13 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        if let Some(log) = &self.read_log {
+            let _writing = self.writing().await;
+            if let Err(err) = self.ingest_reads() {
+                tracing::warn!(error = %err, "read records stay in the read log for the next start");
+            }
+            log.close();
+        }
         if let Some(point) = &self.point {
             point.close();
         }
@@ -718,25 +745,6 @@ mod tests {
         }
     }
 
-    /// The record of a caseworker's read of a case.
-    fn read_of(case_id: &str, request_id: &str) -> crate::audit::AuditEntry {
-        crate::audit::AuditEntry {
-            organization: "jc-630".into(),
-            organization_kind: "jobcenter".into(),
-            role: "caseworker".into(),
-            person: None,
-            municipality: Some("630".into()),
-            case_id: Some(case_id.into()),
-            category: "case".into(),
-            action: "read".into(),
-            outcome: "success".into(),
-            purpose: "case_management".into(),
-            rpc: "kia.v1.CaseService/GetCase".into(),
-            request_id: request_id.into(),
-            trace_id: String::new(),
-        }
-    }
-
     /// Another process holding SQLite's write lock does not fail an append of read records:
     /// the inline writer steps aside and the pool's write connection waits for the lock.
     #[tokio::test]
@@ -748,7 +756,7 @@ mod tests {
         let other = rusqlite::Connection::open(&file).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
 
-        let entry = read_of(&case().id.to_string(), "req-1");
+        let entry = crate::testing::read_record(&case().id.to_string(), "req-1");
         let append = tokio::spawn({
             let store = store.clone();
             async move { store.append_audit(&[entry]).await }
@@ -787,22 +795,23 @@ mod tests {
     }
 
     /// Appends on the pool's write connection (changes, and read records when the inline
-    /// writer is busy) keep the case index too: past 256 unindexed records one of them indexes
-    /// the tail, and a query by case finds every record.
+    /// writer is busy) keep the case index too: past CASE_INDEX_BATCH unindexed records one of
+    /// them indexes the tail, and a query by case finds every record.
     #[tokio::test]
     async fn appends_on_the_pool_index_the_trail_by_case() {
         use crate::audit::AuditStore as _;
         let dir = tempfile::tempdir().unwrap();
         let store = store(&format!("sqlite://{}", dir.path().join("kia.db").display())).await;
         let case_id = case().id.to_string();
-        let entries: Vec<_> = (0..300)
+        let total = crate::audit::CASE_INDEX_BATCH + 44;
+        let entries: Vec<_> = (0..total)
             .map(|i| {
                 let case = if i % 2 == 0 {
                     case_id.as_str()
                 } else {
                     "other"
                 };
-                read_of(case, &format!("req-{i}"))
+                crate::testing::read_record(case, &format!("req-{i}"))
             })
             .collect();
         let mut writer = store.writer.acquire().await.unwrap();
@@ -816,11 +825,14 @@ mod tests {
             .await
             .unwrap();
         drop(writer);
-        assert!((256..300).contains(&mark), "the index reaches {mark}");
-        let found = store.audit_of_cases(&[case_id], 0, 1000).await.unwrap();
+        assert!(
+            (crate::audit::CASE_INDEX_BATCH..total).contains(&mark),
+            "the index reaches {mark}"
+        );
+        let found = store.audit_of_cases(&[case_id], 0, 10_000).await.unwrap();
         assert_eq!(
             found.iter().map(|r| r.sequence).collect::<Vec<_>>(),
-            (1..=300).step_by(2).collect::<Vec<i64>>()
+            (1..=total).step_by(2).collect::<Vec<i64>>()
         );
     }
 }

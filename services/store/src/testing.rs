@@ -4,6 +4,27 @@
 
 use sqlx::Connection;
 
+use crate::audit::AuditEntry;
+
+/// The audit record of a caseworker's read of a case, as the RPC layer writes it.
+pub fn read_record(case_id: &str, request_id: &str) -> AuditEntry {
+    AuditEntry {
+        organization: "jc-630".into(),
+        organization_kind: "jobcenter".into(),
+        role: "caseworker".into(),
+        person: None,
+        municipality: Some("630".into()),
+        case_id: Some(case_id.into()),
+        category: "case".into(),
+        action: "read".into(),
+        outcome: "success".into(),
+        purpose: "case_management".into(),
+        rpc: "kia.v1.CaseService/GetCase".into(),
+        request_id: request_id.into(),
+        trace_id: String::new(),
+    }
+}
+
 /// The environment variable naming a PostgreSQL server for tests (a superuser URL).
 pub const POSTGRES_URL_VAR: &str = "KIA_TEST_POSTGRES_URL";
 

@@ -14,11 +14,11 @@ use tokio::sync::Mutex;
 
 use crate::{StoreError, StoreResult};
 
-/// Flushes the WAL of one database file for the commits that asked.
+/// Flushes the WAL of one database file (or a log file of kia's own) for the commits that asked.
 #[derive(Debug)]
 pub struct WalSync {
-    /// The database file; its WAL is `<file>-wal`. `None`: an in-memory database.
-    database: Option<PathBuf>,
+    /// What to flush. `None`: an in-memory database.
+    target: Option<Target>,
     /// Tickets handed out, one per commit that finished.
     asked: AtomicU64,
     /// The last ticket a flush covered. Held while flushing, so one flush runs at a time and the
@@ -28,6 +28,14 @@ pub struct WalSync {
     scheduled: AtomicBool,
 }
 
+#[derive(Debug, Clone)]
+enum Target {
+    /// The WAL of this database file, `<file>-wal`.
+    WalOf(PathBuf),
+    /// This file (the read log, `crate::read_log`).
+    File(PathBuf),
+}
+
 /// How long a background flush waits before it starts. Under a stream of reads, their records'
 /// commits then share an fsync every few milliseconds instead of keeping one running all the
 /// time; a power loss can take the records committed in this window and during the flush.
@@ -35,8 +43,17 @@ pub const BACKGROUND_DELAY: Duration = Duration::from_millis(10);
 
 impl WalSync {
     pub fn new(database: Option<PathBuf>) -> Self {
+        Self::flushing(database.map(Target::WalOf))
+    }
+
+    /// Flushes `file` itself.
+    pub fn of_file(file: Option<PathBuf>) -> Self {
+        Self::flushing(file.map(Target::File))
+    }
+
+    fn flushing(target: Option<Target>) -> Self {
         Self {
-            database,
+            target,
             asked: AtomicU64::new(0),
             flushed: Mutex::new(0),
             scheduled: AtomicBool::new(false),
@@ -52,8 +69,8 @@ impl WalSync {
         }
         // Every ticket up to here belongs to a commit that finished before the flush starts.
         let upto = self.asked.load(Ordering::SeqCst);
-        if let Some(database) = self.database.clone() {
-            tokio::task::spawn_blocking(move || flush(&database))
+        if let Some(target) = self.target.clone() {
+            tokio::task::spawn_blocking(move || flush(&target))
                 .await
                 .map_err(|e| StoreError::Other(format!("flushing the write-ahead log: {e}")))?
                 .map_err(|e| {
@@ -87,7 +104,11 @@ impl WalSync {
 
 /// fsyncs the WAL file (or, in the moment after a checkpoint emptied it and before it exists
 /// again, the database file, which the checkpoint synced already).
-fn flush(database: &std::path::Path) -> std::io::Result<()> {
+fn flush(target: &Target) -> std::io::Result<()> {
+    let database = match target {
+        Target::File(file) => return std::fs::File::open(file)?.sync_data(),
+        Target::WalOf(database) => database,
+    };
     let mut wal = database.as_os_str().to_owned();
     wal.push("-wal");
     match std::fs::File::open(PathBuf::from(wal)) {

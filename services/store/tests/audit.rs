@@ -12,7 +12,8 @@ use kia_domain::case::{
 };
 use kia_domain::facts::{Category as VisitationCategory, Visitation};
 use kia_store::audit::{
-    Actor, AuditEntry, AuditScope, Category, ChainHead, GENESIS, touch, verify_chain,
+    Actor, AuditEntry, AuditScope, CASE_INDEX_BATCH, Category, ChainHead, GENESIS, touch,
+    verify_chain,
 };
 use kia_store::{NewEvent, Store, StoreError, StoreOptions, testing};
 use sqlx::Connection;
@@ -134,18 +135,24 @@ async fn appends_form_one_unbroken_chain() {
 
 /// A query by case finds every record naming it, in sequence order and page by page, whether
 /// the case index covers the record yet or not. On SQLite the index follows the trail in bulk:
-/// its mark has moved past the first 256 records and not yet reached the last.
+/// its mark has moved past the first CASE_INDEX_BATCH records and not yet reached the last.
 #[tokio::test]
 async fn records_by_case_are_found_on_both_sides_of_the_case_index_mark() {
     const CASES: [&str; 3] = ["a", "b", "c"];
+    const TOTAL: usize = CASE_INDEX_BATCH as usize + 44;
+    let last = TOTAL as i64;
+    let tail = last - 50;
     for (store, url, _dir) in stores().await {
         let backend = store.backend();
-        let all: Vec<AuditEntry> = (0..300).map(|i| entry(CASES[i % 3], "read")).collect();
+        let all: Vec<AuditEntry> = (0..TOTAL).map(|i| entry(CASES[i % 3], "read")).collect();
         for batch in all.chunks(7) {
             store.append_audit(batch).await.unwrap();
+            // A read of the trail takes in what SQLite's read log holds: the trail grows by
+            // batches of 7, as it does when reads and changes alternate.
+            store.audit_chain(0, 1).await.unwrap();
         }
         let of = |case: usize, after: i64| -> Vec<i64> {
-            (after + 1..=300)
+            (after + 1..=last)
                 .filter(|s| usize::try_from(s - 1).unwrap() % 3 == case)
                 .collect()
         };
@@ -164,16 +171,16 @@ async fn records_by_case_are_found_on_both_sides_of_the_case_index_mark() {
         }
         assert_eq!(pages, of(1, 0), "{backend}: case b, in pages of 40");
 
-        let mut expected = [of(0, 250), of(2, 250)].concat();
+        let mut expected = [of(0, tail), of(2, tail)].concat();
         expected.sort_unstable();
         let both = store
-            .audit_of_cases(&["a".into(), "c".into()], 250, 1000)
+            .audit_of_cases(&["a".into(), "c".into()], tail, 1000)
             .await
             .unwrap();
         assert_eq!(
             both.iter().map(|r| r.sequence).collect::<Vec<_>>(),
             expected,
-            "{backend}: two cases after 250, in order"
+            "{backend}: two cases after {tail}, on both sides of the mark, in order"
         );
 
         if url.starts_with("sqlite:") {
@@ -182,7 +189,11 @@ async fn records_by_case_are_found_on_both_sides_of_the_case_index_mark() {
                 .fetch_one(&mut conn)
                 .await
                 .unwrap();
-            assert!((256..300).contains(&mark), "the index reaches {mark}");
+            assert!(
+                (CASE_INDEX_BATCH..last).contains(&mark),
+                "the index reaches {mark}"
+            );
+            assert!(mark > tail);
         }
     }
 }
@@ -299,5 +310,60 @@ async fn an_edited_or_removed_record_breaks_the_chain() {
             Err(4),
             "{backend}: a removed record"
         );
+    }
+}
+
+/// On SQLite the records of reads are written to the read log (`kia.db-reads`) and join the
+/// trail a moment later. Those a process wrote and had not yet moved when it died are in the
+/// trail of the next store to open the database: once each, after the ones moved before, with
+/// the chain intact; and opening once more adds nothing.
+#[tokio::test]
+async fn read_records_left_in_the_read_log_by_a_crash_join_the_trail_once() {
+    let options = StoreOptions::default();
+    let running = tempfile::tempdir().unwrap();
+    let url = |dir: &tempfile::TempDir| format!("sqlite://{}", dir.path().join("kia.db").display());
+    let store = kia_store::open(&url(&running), &options).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+        .append_audit(&[entry("a", "read"), entry("b", "read")])
+        .await
+        .unwrap();
+    assert_eq!(store.audit_chain(0, 10).await.unwrap().len(), 2);
+    store.append_audit(&[entry("c", "read")]).await.unwrap();
+    store.append_audit(&[entry("d", "read")]).await.unwrap();
+    let log = running.path().join("kia.db-reads");
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("\"case_id\":\"d\"")
+    );
+
+    // What the disk holds at this instant, as a SIGKILL would leave it: this test's runtime has
+    // one thread, so the store's move into the trail (10 ms after an append) has not run.
+    let crashed = tempfile::tempdir().unwrap();
+    for file in ["kia.db", "kia.db-wal", "kia.db-reads"] {
+        std::fs::copy(running.path().join(file), crashed.path().join(file)).unwrap();
+    }
+    let mut conn = sqlx::SqliteConnection::connect(&url(&crashed))
+        .await
+        .unwrap();
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(before, 2, "c and d are in the read log only");
+    drop(conn);
+
+    for restart in 0..2 {
+        let store = kia_store::open(&url(&crashed), &options).await.unwrap();
+        store.migrate().await.unwrap();
+        let chain = store.audit_chain(0, 10).await.unwrap();
+        let cases: Vec<_> = chain
+            .iter()
+            .map(|r| r.entry.case_id.clone().unwrap())
+            .collect();
+        assert_eq!(cases, ["a", "b", "c", "d"], "start {restart}");
+        assert!(verify_chain(&ChainHead::default(), &chain).is_ok());
+        store.close().await;
     }
 }

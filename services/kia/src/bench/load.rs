@@ -230,14 +230,32 @@ async fn open(
     ));
     let in_flight = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    // The schedule is kept by a thread of its own: tokio's timers tick in whole milliseconds,
+    // so a call sent on one would leave up to a millisecond late, and that wait, which is the
+    // load generator's, would count in the daemon's latency.
+    let (schedule, mut due_calls) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
     let start = Instant::now();
-    let mut n: u64 = 0;
-    loop {
-        let due = start + interval.mul_f64(n as f64);
-        if due >= end {
-            break;
-        }
-        tokio::time::sleep_until(due.into()).await;
+    let pacer = std::thread::Builder::new()
+        .name("kia-bench-pace".into())
+        .spawn(move || {
+            for n in 0u64.. {
+                let due = start + interval.mul_f64(n as f64);
+                if due >= end {
+                    break;
+                }
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                if schedule.send((n, due)).is_err() {
+                    break;
+                }
+            }
+        });
+    if let Err(err) = pacer {
+        // Its sender is gone with it: the phase ends at once, with nothing recorded.
+        eprintln!("kia bench: starting the pacing thread: {err}");
+    }
+    while let Some((n, due)) = due_calls.recv().await {
         // When every slot is busy the schedule runs on: the wait counts in the latency.
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             break;
@@ -256,7 +274,6 @@ async fn open(
             }
             drop(permit);
         });
-        n += 1;
     }
     // Let the calls in flight finish (their answers past the end are not counted).
     let _ = in_flight
