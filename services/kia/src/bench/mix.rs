@@ -97,6 +97,15 @@ pub fn default_mix(durable: Option<bool>) -> Vec<(&'static CallKind, u32)> {
         .collect()
 }
 
+/// The reads the `--ceiling` targets are set for: a case, and a case with its plan (the calls a
+/// caseworker makes most). `list_alerts`, a page of a list, is measured in the mix.
+pub fn target_reads() -> Vec<(&'static CallKind, u32)> {
+    default_mix(Some(false))
+        .into_iter()
+        .filter(|(c, _)| matches!(c.name, "get_case" | "get_plan"))
+        .collect()
+}
+
 /// A workload of the given call kinds against the fixture.
 pub fn workload(fixture: Arc<Fixture>, mix: &[(&'static CallKind, u32)]) -> Workload {
     let runs: Vec<_> = mix.iter().map(|(c, _)| c.run).collect();
@@ -371,6 +380,8 @@ mod tests {
         };
         assert_eq!(names(false), ["get_case", "get_plan", "list_alerts"]);
         assert_eq!(names(true), ["create_case", "update_plan_activity"]);
+        let targets: Vec<_> = target_reads().iter().map(|(c, w)| (c.name, *w)).collect();
+        assert_eq!(targets, [("get_case", 35), ("get_plan", 35)]);
         assert_eq!(default_mix(None).len(), CALLS.len());
     }
 }

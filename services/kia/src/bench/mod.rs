@@ -227,7 +227,7 @@ async fn rpc(args: RpcArgs) -> anyhow::Result<()> {
         drop(echo);
         let reads = phase(
             "kia reads",
-            mix::workload(fixture.clone(), &mix::default_mix(Some(false))),
+            mix::workload(fixture.clone(), &mix::target_reads()),
             closed,
         )
         .await;
@@ -237,7 +237,7 @@ async fn rpc(args: RpcArgs) -> anyhow::Result<()> {
         };
         let reads_half = phase(
             "kia reads at half load",
-            mix::workload(fixture.clone(), &mix::default_mix(Some(false))),
+            mix::workload(fixture.clone(), &mix::target_reads()),
             half,
         )
         .await;
