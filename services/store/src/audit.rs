@@ -685,6 +685,10 @@ pub(crate) mod sqlite_impl {
             let Some(recovered) = recovered else {
                 return Ok(false);
             };
+            // The file they came from is about to start over: they must be on disk first.
+            crate::wal_sync::flush_wal_now(inline.file()).map_err(|e| {
+                StoreError::Unavailable(format!("flushing the write-ahead log: {e}"))
+            })?;
             let records: usize = recovered.groups.iter().map(|g| g.entries.len()).sum();
             if records > 0 || recovered.skipped > 0 {
                 tracing::info!(
@@ -692,7 +696,6 @@ pub(crate) mod sqlite_impl {
                     skipped_lines = recovered.skipped,
                     "read records left in the read log joined the audit trail"
                 );
-                self.flush_soon();
             }
             log.start(recovered.next)?;
             Ok(true)

@@ -166,6 +166,11 @@ impl InlineWriter {
         Ok(Some(done))
     }
 
+    /// The database file this writer writes.
+    pub(crate) fn file(&self) -> &std::path::Path {
+        &self.file
+    }
+
     /// Closes the connection; later work goes to the pool (which is closed too).
     pub(crate) fn close(&self) {
         if let Ok(mut slot) = self.slot.lock() {

@@ -104,6 +104,12 @@ impl WalSync {
 
 /// fsyncs the WAL file (or, in the moment after a checkpoint emptied it and before it exists
 /// again, the database file, which the checkpoint synced already).
+/// Flushes the WAL of `database` now, on the calling thread: for the rare commit that must be on
+/// disk before what follows it (the read log's recovery, `read_log`).
+pub(crate) fn flush_wal_now(database: &std::path::Path) -> std::io::Result<()> {
+    flush(&Target::WalOf(database.to_path_buf()))
+}
+
 fn flush(target: &Target) -> std::io::Result<()> {
     let database = match target {
         Target::File(file) => return std::fs::File::open(file)?.sync_data(),
