@@ -7,11 +7,12 @@
 //! data. Refusals and failures are recorded too, with their outcome.
 //!
 //! Read records are group-committed: one writer task appends the records of every call waiting
-//! at that moment in one transaction, and each call goes on once the transaction holding its
-//! records has committed. A read costs a share of one commit instead of a commit of its own.
-//! It does not wait for the disk's flush of that commit, which follows at once
-//! (`AuditStore::append_audit`): a crash of the process loses no record of an answered read; a
-//! power loss may lose the records of the reads answered in the last moments.
+//! at that moment at once, and each call goes on once they are written: on PostgreSQL one
+//! transaction, so a read costs a share of one commit instead of a commit of its own; on SQLite
+//! one write to the read log, whose records join the trail in bulk a moment later. It does not
+//! wait for the disk's flush, which follows (`AuditStore::append_audit`): a crash of the process
+//! loses no record of an answered read; a power loss may lose the records of the reads answered
+//! in the last moments.
 
 use std::sync::Arc;
 

@@ -420,12 +420,14 @@ pub(crate) fn for_change(events: &[NewEvent]) -> Vec<AuditEntry> {
 /// The audit trail.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// Appends entries (for reads) in a transaction of their own, and returns once it committed:
-    /// the records are visible and survive a crash of kia's process, but the call does not wait
-    /// for the disk. SQLite: the WAL frames are written to the file (the kernel has them) and a
-    /// background fsync of the WAL starts at once. PostgreSQL: `synchronous_commit = off`; the
-    /// server's WAL writer flushes within three `wal_writer_delay`s, and a crash of the server
-    /// may lose what it had not. Every later durable commit covers them too, so a power loss
+    /// Appends entries (for reads), and returns once they survive a crash of kia's process,
+    /// without waiting for the disk. SQLite on disk: they are written to the read log
+    /// (`crate::read_log`), flushed in the background within 10 ms, and join the trail within
+    /// about 10 ms, and before any read of the trail or any change; where the log cannot be
+    /// used, they are committed in a transaction of their own, its WAL frames written to the
+    /// file (the kernel has them) and flushed in the background. PostgreSQL: a transaction with
+    /// `synchronous_commit = off`; the server's WAL writer flushes within three
+    /// `wal_writer_delay`s, and a crash of the server may lose what it had not. A power loss
     /// loses only the newest records, a tail of the chain, never one in the middle.
     async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()>;
 
