@@ -36,6 +36,16 @@ enum Target {
     File(PathBuf),
 }
 
+impl Target {
+    /// What is flushed, for messages.
+    fn what(&self) -> &'static str {
+        match self {
+            Target::WalOf(_) => "the write-ahead log",
+            Target::File(_) => "the read log",
+        }
+    }
+}
+
 /// How long a background flush waits before it starts. Under a stream of reads, their records'
 /// commits then share an fsync every few milliseconds instead of keeping one running all the
 /// time; a power loss can take the records committed in this window and during the flush.
@@ -70,12 +80,11 @@ impl WalSync {
         // Every ticket up to here belongs to a commit that finished before the flush starts.
         let upto = self.asked.load(Ordering::SeqCst);
         if let Some(target) = self.target.clone() {
+            let what = target.what();
             tokio::task::spawn_blocking(move || flush(&target))
                 .await
-                .map_err(|e| StoreError::Other(format!("flushing the write-ahead log: {e}")))?
-                .map_err(|e| {
-                    StoreError::Unavailable(format!("flushing the write-ahead log: {e}"))
-                })?;
+                .map_err(|e| StoreError::Other(format!("flushing {what}: {e}")))?
+                .map_err(|e| StoreError::Unavailable(format!("flushing {what}: {e}")))?;
         }
         *flushed = upto;
         Ok(())
@@ -96,7 +105,8 @@ impl WalSync {
             // From here on a commit schedules a flush of its own: this one may have begun.
             wal.scheduled.store(false, Ordering::SeqCst);
             if let Err(err) = wal.sync().await {
-                tracing::error!(error = %err, "flushing the write-ahead log in the background");
+                let what = wal.target.as_ref().map_or("", Target::what);
+                tracing::error!(error = %err, "flushing {what} in the background");
             }
         }))
     }
