@@ -745,14 +745,49 @@ mod tests {
         }
     }
 
-    /// Another process holding SQLite's write lock does not fail an append of read records:
-    /// the inline writer steps aside and the pool's write connection waits for the lock.
+    /// Another process holding SQLite's write lock does not hold up a read's record: it is
+    /// written to the read log at once. A try to take it into the trail meanwhile finds the
+    /// database busy and keeps it; once the other process lets go, it joins, once.
     #[tokio::test]
-    async fn read_records_wait_for_another_process_that_writes() {
+    async fn read_records_are_written_while_another_process_writes_and_join_after() {
         use crate::audit::{AuditStore as _, ChainHead, verify_chain};
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("kia.db");
         let store = store(&format!("sqlite://{}", file.display())).await;
+        let other = rusqlite::Connection::open(&file).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+        let entry = crate::testing::read_record(&case().id.to_string(), "req-1");
+        store.append_audit(&[entry]).await.unwrap();
+        let writing = store.writing().await;
+        store.ingest_reads().unwrap();
+        drop(writing);
+        let log = store.read_log.as_ref().unwrap();
+        assert!(log.has_pending(), "kept while the database is busy");
+
+        other.execute_batch("COMMIT").unwrap();
+        let chain = store.audit_chain(0, 10).await.unwrap();
+        assert_eq!(chain.len(), 1);
+        assert_eq!(chain[0].entry.request_id, "req-1");
+        assert!(verify_chain(&ChainHead::default(), &chain).is_ok());
+        assert!(!log.has_pending());
+    }
+
+    /// Where the read log cannot be used (here another store of this process owns it), another
+    /// process holding SQLite's write lock does not fail an append of read records either: the
+    /// inline writer steps aside and the pool's write connection waits for the lock.
+    #[tokio::test]
+    async fn read_records_without_the_read_log_wait_for_another_process_that_writes() {
+        use crate::audit::{AuditStore as _, ChainHead, verify_chain};
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kia.db");
+        let url = format!("sqlite://{}", file.display());
+        let _owner = store(&url).await;
+        let store = SqliteStore::open(&url, &StoreOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        assert!(store.read_log.as_ref().unwrap().is_unopened());
         let other = rusqlite::Connection::open(&file).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
 
@@ -764,6 +799,7 @@ mod tests {
         for _ in 0..10 {
             tokio::task::yield_now().await;
         }
+        assert!(!append.is_finished(), "waits for the other process");
         other.execute_batch("COMMIT").unwrap();
         append.await.unwrap().unwrap();
 
