@@ -737,12 +737,11 @@ pub(crate) mod sqlite_impl {
             Ok(())
         }
 
-        /// Before a read of the trail: every record of an answered read joins it first.
+        /// Before a read of the trail: every record of an answered read joins it first. Always
+        /// through the write lock, even with nothing waiting in the log: records an ingest has
+        /// taken out of it join only when that ingest commits, under the lock.
         async fn settle_reads(&self) -> StoreResult<()> {
-            let Some(log) = &self.read_log else {
-                return Ok(());
-            };
-            if !log.is_unopened() && !log.has_pending() {
+            if self.read_log.is_none() {
                 return Ok(());
             }
             let _writing = self.writing().await;
