@@ -215,14 +215,19 @@ pub(crate) struct Link<'a> {
     pub hash: String,
 }
 
+/// `t` to the microsecond: what both backends store exactly, so a hash recomputes after a
+/// read-back.
+pub(crate) fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
 /// Builds the next links of the chain after `(last_sequence, last_hash)`, stamped `now`.
 pub(crate) fn link<'a>(
     last: Option<(i64, String)>,
     entries: &'a [AuditEntry],
     now: DateTime<Utc>,
 ) -> Links<'a> {
-    // Microseconds: what both backends store exactly, so a hash recomputes after a read-back.
-    let recorded_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+    let recorded_at = to_micros(now);
     let stamp = crate::sqlite::ts(recorded_at);
     let (mut sequence, mut prev) = last.unwrap_or((0, GENESIS.to_owned()));
     let links = entries
@@ -854,7 +859,7 @@ pub(crate) mod sqlite_impl {
                     self.open_read_log()?;
                 }
                 if log.append(Utc::now(), entries)? {
-                    self.read_log_sync.sync_in_background();
+                    log.flush_soon();
                     self.ingest_soon();
                     return Ok(());
                 }

@@ -16,8 +16,8 @@
 //!
 //! The file starts with a header naming its generation. The first store to use it after a start
 //! (or a crash) moves every record past the mark into the trail, in one transaction that also
-//! sets the mark to the next generation, and then starts the file over with that generation; a
-//! crash between the two leaves an older generation in the file, which is then known to be in
+//! sets the mark to the next generation, flushes that commit, and only then starts the file over
+//! with that generation; a crash between the two leaves an older generation in the file, which is then known to be in
 //! the trail already. A running store starts the file over the same way once it has taken in
 //! everything and the file is larger than [`ROTATE_BYTES`].
 //!
@@ -28,14 +28,15 @@ use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditEntry;
+use crate::wal_sync::WalSync;
 use crate::{StoreError, StoreResult};
 
 /// How long records wait in the file before they join the trail: reads answered in that time
@@ -133,6 +134,8 @@ pub(crate) struct ReadLog {
     scheduled: AtomicBool,
     rotate_bytes: u64,
     max_pending: usize,
+    /// Flushes the file in the background after appends.
+    sync: Arc<WalSync>,
     /// A lock on `<database>-reads.lock`, held while this store owns the read log: another
     /// process on the same database (`kia migrate`, say) must not take in, or start over, the
     /// file this one appends to. The lock file is never replaced, unlike the log.
@@ -148,18 +151,16 @@ impl ReadLog {
     pub(crate) fn with_limits(database: &Path, rotate_bytes: u64, max_pending: usize) -> Self {
         let mut path = database.as_os_str().to_owned();
         path.push("-reads");
+        let path = PathBuf::from(path);
         Self {
-            path: PathBuf::from(path),
+            sync: Arc::new(WalSync::of_file(path.clone())),
+            path,
             state: Mutex::new(State::Unopened),
             scheduled: AtomicBool::new(false),
             rotate_bytes,
             max_pending,
             owner: Mutex::new(None),
         }
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
     }
 
     pub(crate) fn is_unopened(&self) -> bool {
@@ -308,7 +309,7 @@ impl ReadLog {
         open.len += buf.len() as u64;
         open.records += entries.len();
         open.pending.push_back(Group {
-            at: DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at),
+            at: crate::audit::to_micros(at),
             entries: entries.to_vec(),
             end: open.len,
         });
@@ -411,6 +412,12 @@ impl ReadLog {
     pub(crate) fn close(&self) {
         *self.lock() = State::Closed;
         *self.owner.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Starts the background flush that makes what was appended durable (see
+    /// [`WalSync::sync_in_background`]).
+    pub(crate) fn flush_soon(&self) {
+        self.sync.sync_in_background();
     }
 
     /// Marks an ingest as scheduled; `false` when one already is.
@@ -526,7 +533,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = ReadLog::new(&dir.path().join("kia.db"));
         assert!(!log.append(at(1), &[entry("a", "r1")]).unwrap());
-        assert!(!log.path().exists());
+        assert!(!&log.path.exists());
         log.close();
         assert!(!log.append(at(1), &[entry("a", "r1")]).unwrap());
     }
@@ -666,7 +673,7 @@ mod tests {
         assert!(rotated);
         let next = next.unwrap();
         assert_eq!(next.generation, mark.generation + 1);
-        let len = std::fs::metadata(log.path()).unwrap().len();
+        let len = std::fs::metadata(&log.path).unwrap().len();
         assert_eq!(len, next.position, "only the new header");
         assert!(log.append(at(2), &[entry("a", "r2")]).unwrap());
         let (taken, mark) = log.take().unwrap();

@@ -45,8 +45,6 @@ pub struct SqliteStore {
     /// Where the records of reads are written first (see [`crate::read_log`]); `None` for an
     /// in-memory database.
     pub(crate) read_log: Option<Arc<ReadLog>>,
-    /// Flushes the read log in the background, as `wal` does the database's log.
-    pub(crate) read_log_sync: Arc<WalSync>,
     wal: Arc<WalSync>,
     /// Copies the log into the database file on a connection of its own (see
     /// [`crate::checkpoint`]).
@@ -104,9 +102,6 @@ impl SqliteStore {
             Arc::new(InlineWriter::new(file.clone(), setup.into()))
         });
         let read_log = on_disk.then(|| Arc::new(ReadLog::new(&file)));
-        let read_log_sync = Arc::new(WalSync::of_file(
-            read_log.as_ref().map(|log| log.path().to_path_buf()),
-        ));
         let point = on_disk.then(|| Arc::new(PointReader::new(file, keep)));
         Ok(Self {
             writer,
@@ -115,7 +110,6 @@ impl SqliteStore {
             point,
             inline_writer,
             read_log,
-            read_log_sync,
             wal,
             checkpointer,
         })

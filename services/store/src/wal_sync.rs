@@ -57,8 +57,8 @@ impl WalSync {
     }
 
     /// Flushes `file` itself.
-    pub fn of_file(file: Option<PathBuf>) -> Self {
-        Self::flushing(file.map(Target::File))
+    pub fn of_file(file: PathBuf) -> Self {
+        Self::flushing(Some(Target::File(file)))
     }
 
     fn flushing(target: Option<Target>) -> Self {
@@ -112,14 +112,15 @@ impl WalSync {
     }
 }
 
-/// fsyncs the WAL file (or, in the moment after a checkpoint emptied it and before it exists
-/// again, the database file, which the checkpoint synced already).
 /// Flushes the WAL of `database` now, on the calling thread: for the rare commit that must be on
 /// disk before what follows it (the read log's recovery, `read_log`).
 pub(crate) fn flush_wal_now(database: &std::path::Path) -> std::io::Result<()> {
     flush(&Target::WalOf(database.to_path_buf()))
 }
 
+/// fsyncs the target: a file itself, or the WAL file (or, in the moment after a checkpoint
+/// emptied it and before it exists again, the database file, which the checkpoint synced
+/// already).
 fn flush(target: &Target) -> std::io::Result<()> {
     let database = match target {
         Target::File(file) => return std::fs::File::open(file)?.sync_data(),
