@@ -173,18 +173,21 @@ impl ExternalReference {
 
 /// Ten digits, optionally `DDMMYY-SSSS`, whose first six digits form a day and month.
 pub fn looks_like_cpr(raw: &str) -> bool {
-    let digits: String = raw.chars().filter(|c| *c != '-').collect();
+    let digits_at =
+        |range: std::ops::Range<usize>| raw.as_bytes()[range].iter().all(u8::is_ascii_digit);
     let shape_ok = match raw.len() {
-        10 => raw.bytes().all(|b| b.is_ascii_digit()),
-        11 => raw.as_bytes()[6] == b'-' && digits.len() == 10,
+        10 => digits_at(0..10),
+        11 => raw.as_bytes()[6] == b'-' && digits_at(0..6) && digits_at(7..11),
         _ => false,
     };
-    if !shape_ok || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !shape_ok {
         return false;
     }
-    let day: u32 = digits[0..2].parse().unwrap_or(0);
-    let month: u32 = digits[2..4].parse().unwrap_or(0);
-    (1..=31).contains(&day) && (1..=12).contains(&month)
+    // Checked on every case read back: no allocation.
+    let number = |at: usize| {
+        u32::from(raw.as_bytes()[at] - b'0') * 10 + u32::from(raw.as_bytes()[at + 1] - b'0')
+    };
+    (1..=31).contains(&number(0)) && (1..=12).contains(&number(2))
 }
 
 /// Parses an ISO 8601 calendar date, "YYYY-MM-DD".
@@ -694,6 +697,21 @@ mod tests {
         }
         assert!(!looks_like_cpr("4401701234"), "day 44 is no CPR date");
         assert!(!looks_like_cpr("CVR-12345678"));
+        assert!(looks_like_cpr("3112991234") && looks_like_cpr("311299-1234"));
+        for not_cpr in [
+            "3212991234",
+            "0113991234",
+            "0100991234",
+            "01017012345",
+            "0101701-234",
+            "010170-12a4",
+            "010170 1234",
+            "01017O1234",
+            "+101701234",
+            "٠١٠١٧٠١٢٣٤",
+        ] {
+            assert!(!looks_like_cpr(not_cpr), "{not_cpr}");
+        }
     }
 
     #[test]

@@ -15,6 +15,9 @@ mod token;
 
 use clap::{Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// kia coordinates return-to-work rehabilitation for people on sickness benefit
 /// (sygedagpenge): early 360-degree assessment, one shared case plan, contracted providers,
 /// and alerts when a plan slips or a legal deadline passes.

@@ -600,7 +600,11 @@ pub(crate) mod sqlite_impl {
         groups: &[(DateTime<Utc>, &[AuditEntry])],
     ) -> StoreResult<()> {
         let mut read_head = tx.prepare_cached(HEAD)?;
-        let head = read_head.query([])?.next()?.map(head_of).transpose()?;
+        let head = read_head
+            .query([])?
+            .next()?
+            .map(|row| head_of(&crate::inline::NamedRow::new(row)))
+            .transpose()?;
         let appended = groups.iter().map(|(_, entries)| entries.len()).sum();
         let due = index_due(head.as_ref(), appended);
         let mut last = head.map(|h| h.last);
@@ -733,11 +737,20 @@ pub(crate) mod sqlite_impl {
                     }
                 }
             }
-            wrote |= log.rotate_if_due(|next| {
-                Ok(inline.transaction(|tx| set_read_mark(tx, next))?.is_some())
+            // No flush of these commits: until the file starts over, the read log (flushed on
+            // its own) holds every record they took in, and the next start takes in again what
+            // a power cut left out of the trail. Before the file starts over, they must be on disk.
+            log.rotate_if_due(|next| {
+                if inline.transaction(|tx| set_read_mark(tx, next))?.is_none() {
+                    return Ok(false);
+                }
+                crate::wal_sync::flush_wal_now(inline.file()).map_err(|e| {
+                    StoreError::Unavailable(format!("flushing the write-ahead log: {e}"))
+                })?;
+                Ok(true)
             })?;
             if wrote {
-                self.flush_soon();
+                self.checkpoint_soon();
             }
             Ok(())
         }

@@ -20,7 +20,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior};
 
-use crate::{StoreError, StoreResult};
+use crate::{RowAccess, StoreError, StoreResult};
 
 /// Read-only connections to one database file, opened as needed and kept for the next read.
 #[derive(Debug)]
@@ -47,7 +47,7 @@ impl PointReader {
         &self,
         sql: &str,
         key: &str,
-        decode: impl FnOnce(&rusqlite::Row<'_>) -> StoreResult<T>,
+        decode: impl FnOnce(&dyn RowAccess) -> StoreResult<T>,
     ) -> StoreResult<Option<Option<T>>> {
         let Some(conn) = self.take()? else {
             return Ok(None);
@@ -189,16 +189,55 @@ fn read_row<T>(
     conn: &Connection,
     sql: &str,
     key: &str,
-    decode: impl FnOnce(&rusqlite::Row<'_>) -> StoreResult<T>,
+    decode: impl FnOnce(&dyn RowAccess) -> StoreResult<T>,
 ) -> Result<Option<T>, Lookup> {
     conn.prepare_cached(sql)
-        .and_then(|mut statement| statement.query_row([key], |row| Ok(decode(row))).optional())
+        .and_then(|mut statement| {
+            statement
+                .query_row([key], |row| Ok(decode(&NamedRow::new(row))))
+                .optional()
+        })
         .map_err(|err| match is_busy(&err) {
             true => Lookup::Busy,
             false => Lookup::Failed(err.into()),
         })?
         .transpose()
         .map_err(Lookup::Failed)
+}
+
+/// A row with its statement's column names read once. rusqlite finds a column by name with a
+/// call into SQLite (which takes the connection's mutex) for every column it passes, for every
+/// value read: for a case and its plan, most of a point read's decoding.
+pub(crate) struct NamedRow<'r, 's> {
+    row: &'r rusqlite::Row<'s>,
+    names: Vec<&'r str>,
+}
+
+impl<'r, 's> NamedRow<'r, 's> {
+    pub(crate) fn new(row: &'r rusqlite::Row<'s>) -> Self {
+        Self {
+            names: row.as_ref().column_names(),
+            row,
+        }
+    }
+
+    fn get<T: rusqlite::types::FromSql>(&self, col: &str) -> StoreResult<T> {
+        let index = (self.names.iter().position(|name| *name == col))
+            .ok_or_else(|| StoreError::corrupt(format!("no column {col}")))?;
+        self.row.get(index).map_err(StoreError::corrupt)
+    }
+}
+
+impl RowAccess for NamedRow<'_, '_> {
+    fn text(&self, col: &str) -> StoreResult<String> {
+        self.get(col)
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        self.get(col)
+    }
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        self.get(col)
+    }
 }
 
 fn poisoned() -> StoreError {
@@ -226,8 +265,8 @@ mod tests {
         (file, writer)
     }
 
-    fn name(row: &rusqlite::Row<'_>) -> StoreResult<String> {
-        crate::RowAccess::text(row, "name")
+    fn name(row: &dyn RowAccess) -> StoreResult<String> {
+        row.text("name")
     }
 
     #[test]
@@ -326,7 +365,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (file, _writer) = database(&dir);
         let reader = PointReader::new(file, 2);
-        let wrong = |row: &rusqlite::Row<'_>| crate::RowAccess::int(row, "name");
+        let wrong = |row: &dyn RowAccess| row.int("name");
         assert!(matches!(
             reader.row(NAME, "a", wrong),
             Err(StoreError::Corrupt(_))

@@ -356,18 +356,6 @@ macro_rules! sqlx_row_access {
 sqlx_row_access!(sqlx::sqlite::SqliteRow);
 sqlx_row_access!(sqlx::postgres::PgRow);
 
-impl RowAccess for rusqlite::Row<'_> {
-    fn text(&self, col: &str) -> StoreResult<String> {
-        self.get(col).map_err(StoreError::corrupt)
-    }
-    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
-        self.get(col).map_err(StoreError::corrupt)
-    }
-    fn int(&self, col: &str) -> StoreResult<i64> {
-        self.get(col).map_err(StoreError::corrupt)
-    }
-}
-
 /// The columns of a stored case, as either backend reads them.
 struct CaseRow {
     id: String,

@@ -173,8 +173,13 @@ impl SqliteStore {
     /// Starts the flush that makes what was committed so far durable, without waiting for it:
     /// for writes whose loss in a power cut is bearable for a moment (the records of reads).
     pub(crate) fn flush_soon(&self) {
-        self.checkpointer.ask();
+        self.checkpoint_soon();
         self.wal.sync_in_background();
+    }
+
+    /// Asks the checkpointer to copy the log into the database soon (see [`Checkpointer`]).
+    pub(crate) fn checkpoint_soon(&self) {
+        self.checkpointer.ask();
     }
 }
 
