@@ -772,6 +772,56 @@ mod tests {
         assert!(!log.has_pending());
     }
 
+    /// A running store starts the read log over once the trail has everything in it and the
+    /// file passed its size (here 200 bytes): each read's record is in the trail once, also
+    /// after a restart that finds the new generation's file.
+    #[tokio::test]
+    async fn the_read_log_starts_over_with_every_record_in_the_trail_once() {
+        use crate::audit::{AuditStore as _, ChainHead, verify_chain};
+        use crate::read_log::{MAX_PENDING, ReadLog};
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kia.db");
+        let url = format!("sqlite://{}", file.display());
+        let generation = |file: &std::path::Path| -> i64 {
+            let conn = rusqlite::Connection::open(file).unwrap();
+            conn.query_row("SELECT generation FROM audit_read_log", [], |row| {
+                row.get(0)
+            })
+            .unwrap()
+        };
+        let mut store = SqliteStore::open(&url, &StoreOptions::default())
+            .await
+            .unwrap();
+        store.read_log = Some(Arc::new(ReadLog::with_limits(&file, 200, MAX_PENDING)));
+        store.migrate().await.unwrap();
+        let started = generation(&file);
+
+        for i in 0..3 {
+            let entry = crate::testing::read_record(&case().id.to_string(), &format!("req-{i}"));
+            store.append_audit(&[entry]).await.unwrap();
+            let writing = store.writing().await;
+            store.ingest_reads().unwrap();
+            drop(writing);
+        }
+        assert_eq!(
+            generation(&file),
+            started + 3,
+            "one new generation per ingest"
+        );
+        let reads = std::fs::metadata(dir.path().join("kia.db-reads")).unwrap();
+        assert!(reads.len() < 200, "started over: {} bytes", reads.len());
+
+        store.close().await;
+        let store = SqliteStore::open(&url, &StoreOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let chain = store.audit_chain(0, 10).await.unwrap();
+        let ids: Vec<_> = chain.iter().map(|r| r.entry.request_id.as_str()).collect();
+        assert_eq!(ids, ["req-0", "req-1", "req-2"]);
+        assert!(verify_chain(&ChainHead::default(), &chain).is_ok());
+    }
+
     /// Where the read log cannot be used (here another store of this process owns it), another
     /// process holding SQLite's write lock does not fail an append of read records either: the
     /// inline writer steps aside and the pool's write connection waits for the lock.
