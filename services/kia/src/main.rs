@@ -15,6 +15,8 @@ mod token;
 
 use clap::{Parser, Subcommand};
 
+/// glibc's malloc and free were a tenth of the daemon's CPU under reads (ARCHITECTURE.md, "The
+/// allocator, the columns and the ingest's flush").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

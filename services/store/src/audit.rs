@@ -603,7 +603,7 @@ pub(crate) mod sqlite_impl {
         let head = read_head
             .query([])?
             .next()?
-            .map(|row| head_of(&crate::inline::NamedRow::new(row)))
+            .map(|row| head_of(&crate::NamedRow::new(row)))
             .transpose()?;
         let appended = groups.iter().map(|(_, entries)| entries.len()).sum();
         let due = index_due(head.as_ref(), appended);
@@ -697,9 +697,7 @@ pub(crate) mod sqlite_impl {
                 return Ok(false);
             };
             // The file they came from is about to start over: they must be on disk first.
-            crate::wal_sync::flush_wal_now(inline.file()).map_err(|e| {
-                StoreError::Unavailable(format!("flushing the write-ahead log: {e}"))
-            })?;
+            crate::wal_sync::flush_wal_now(inline.file())?;
             let records: usize = recovered.groups.iter().map(|g| g.entries.len()).sum();
             if records > 0 || recovered.skipped > 0 {
                 tracing::info!(
@@ -744,9 +742,7 @@ pub(crate) mod sqlite_impl {
                 if inline.transaction(|tx| set_read_mark(tx, next))?.is_none() {
                     return Ok(false);
                 }
-                crate::wal_sync::flush_wal_now(inline.file()).map_err(|e| {
-                    StoreError::Unavailable(format!("flushing the write-ahead log: {e}"))
-                })?;
+                crate::wal_sync::flush_wal_now(inline.file())?;
                 Ok(true)
             })?;
             if wrote {

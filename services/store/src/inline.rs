@@ -20,7 +20,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior};
 
-use crate::{RowAccess, StoreError, StoreResult};
+use crate::{NamedRow, RowAccess, StoreError, StoreResult};
 
 /// Read-only connections to one database file, opened as needed and kept for the next read.
 #[derive(Debug)]
@@ -203,41 +203,6 @@ fn read_row<T>(
         })?
         .transpose()
         .map_err(Lookup::Failed)
-}
-
-/// A row with its statement's column names read once. rusqlite finds a column by name with a
-/// call into SQLite (which takes the connection's mutex) for every column it passes, for every
-/// value read: for a case and its plan, most of a point read's decoding.
-pub(crate) struct NamedRow<'r, 's> {
-    row: &'r rusqlite::Row<'s>,
-    names: Vec<&'r str>,
-}
-
-impl<'r, 's> NamedRow<'r, 's> {
-    pub(crate) fn new(row: &'r rusqlite::Row<'s>) -> Self {
-        Self {
-            names: row.as_ref().column_names(),
-            row,
-        }
-    }
-
-    fn get<T: rusqlite::types::FromSql>(&self, col: &str) -> StoreResult<T> {
-        let index = (self.names.iter().position(|name| *name == col))
-            .ok_or_else(|| StoreError::corrupt(format!("no column {col}")))?;
-        self.row.get(index).map_err(StoreError::corrupt)
-    }
-}
-
-impl RowAccess for NamedRow<'_, '_> {
-    fn text(&self, col: &str) -> StoreResult<String> {
-        self.get(col)
-    }
-    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
-        self.get(col)
-    }
-    fn int(&self, col: &str) -> StoreResult<i64> {
-        self.get(col)
-    }
 }
 
 fn poisoned() -> StoreError {

@@ -356,6 +356,41 @@ macro_rules! sqlx_row_access {
 sqlx_row_access!(sqlx::sqlite::SqliteRow);
 sqlx_row_access!(sqlx::postgres::PgRow);
 
+/// A row with its statement's column names read once. rusqlite finds a column by name with a
+/// call into SQLite (which takes the connection's mutex) for every column it passes, for every
+/// value read: for a case and its plan, most of a point read's decoding.
+pub(crate) struct NamedRow<'r, 's> {
+    row: &'r rusqlite::Row<'s>,
+    names: Vec<&'r str>,
+}
+
+impl<'r, 's> NamedRow<'r, 's> {
+    pub(crate) fn new(row: &'r rusqlite::Row<'s>) -> Self {
+        Self {
+            names: row.as_ref().column_names(),
+            row,
+        }
+    }
+
+    fn get<T: rusqlite::types::FromSql>(&self, col: &str) -> StoreResult<T> {
+        let index = (self.names.iter().position(|name| *name == col))
+            .ok_or_else(|| StoreError::corrupt(format!("no column {col}")))?;
+        self.row.get(index).map_err(StoreError::corrupt)
+    }
+}
+
+impl RowAccess for NamedRow<'_, '_> {
+    fn text(&self, col: &str) -> StoreResult<String> {
+        self.get(col)
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        self.get(col)
+    }
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        self.get(col)
+    }
+}
+
 /// The columns of a stored case, as either backend reads them.
 struct CaseRow {
     id: String,

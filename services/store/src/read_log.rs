@@ -12,7 +12,9 @@
 //! The records join the audit trail soon after ([`INGEST_DELAY`]), many in one transaction that
 //! also moves the mark of how far the file has been taken in (`audit_read_log`). Before a change,
 //! and before any read of the trail, what the file holds beyond the mark joins first, so the
-//! trail is read whole, and a change's records follow the reads made before it.
+//! trail is read whole, and a change's records follow the reads made before it. That
+//! transaction is not flushed on its own: the file holds its records until it starts over, and
+//! the database's log is flushed before it does.
 //!
 //! The file starts with a header naming its generation. The first store to use it after a start
 //! (or a crash) moves every record past the mark into the trail, in one transaction that also

@@ -113,9 +113,10 @@ impl WalSync {
 }
 
 /// Flushes the WAL of `database` now, on the calling thread: for the rare commit that must be on
-/// disk before what follows it (the read log's recovery, `read_log`).
-pub(crate) fn flush_wal_now(database: &std::path::Path) -> std::io::Result<()> {
-    flush(&Target::WalOf(database.to_path_buf()))
+/// disk before what follows it (the read log starting over, `read_log`).
+pub(crate) fn flush_wal_now(database: &std::path::Path) -> StoreResult<()> {
+    let target = Target::WalOf(database.to_path_buf());
+    flush(&target).map_err(|e| StoreError::Unavailable(format!("flushing {}: {e}", target.what())))
 }
 
 /// fsyncs the target: a file itself, or the WAL file (or, in the moment after a checkpoint
