@@ -1124,3 +1124,67 @@ async fn completions_and_help() {
     let help = String::from_utf8(run(&["plan", "show", "--help"]).stdout).unwrap();
     assert!(help.contains("Example: `kia plan show CASE"), "{help}");
 }
+
+/// `kia bench rpc --spawn --ceiling`, briefly: every phase runs its calls without an error, the
+/// open-loop phases keep their schedule, and the ratios and the daemon's figures are reported.
+#[tokio::test]
+async fn the_rpc_bench_measures_every_phase_and_reports_the_ratios() {
+    let config_home = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kia"))
+        .args(["bench", "rpc", "--spawn", "--ceiling", "--cases", "4"])
+        .args(["--duration", "0.5", "--warmup", "0", "--output", "json"])
+        .env("KIA_DEV_IDENTITY", VEJLE)
+        .env("XDG_CONFIG_HOME", config_home.path())
+        .env_remove("KIA_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let phases: Vec<&str> = report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            "echo ceiling",
+            "kia reads",
+            "kia reads at half load",
+            "echo at the same rate",
+            "raw write ceiling",
+            "kia durable writes",
+            "kia mix",
+        ]
+    );
+    for phase in report["phases"].as_array().unwrap() {
+        for call in phase["calls"].as_array().unwrap() {
+            assert!(call["ok"].as_u64().unwrap() > 0, "{phase}");
+            assert_eq!(call["errors"], serde_json::json!({}), "{phase}");
+        }
+    }
+    // The two open-loop phases follow one schedule: half the closed-loop read rate.
+    let rate = |i: usize| report["phases"][i]["pace"]["rate"].as_f64().unwrap();
+    let reads = report["phases"][1]["total"]["throughput"].as_f64().unwrap();
+    assert!((rate(2) - reads / 2.0).abs() < 1.0, "{report}");
+    assert_eq!(rate(2), rate(3));
+
+    let ratios = &report["ratios"];
+    for key in [
+        "reads_vs_echo",
+        "reads_p99_ms_at_half_load",
+        "echo_p99_ms_at_half_load",
+        "writes_vs_raw",
+    ] {
+        assert!(ratios[key].as_f64().unwrap() > 0.0, "{key}: {ratios}");
+    }
+    let daemon = &report["daemon"];
+    assert!(daemon["to_serving_s"].as_f64().unwrap() > 0.0, "{daemon}");
+    assert!(daemon["rss_idle_mb"].as_f64().unwrap() > 1.0, "{daemon}");
+}

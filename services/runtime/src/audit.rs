@@ -6,10 +6,11 @@
 //! before the response leaves: when that write fails, the caller gets UNAVAILABLE instead of the
 //! data. Refusals and failures are recorded too, with their outcome.
 //!
-//! Read records are group-committed: one writer task appends the records of every call waiting
-//! at that moment at once, and each call goes on once they are written: on PostgreSQL one
-//! transaction, so a read costs a share of one commit instead of a commit of its own; on SQLite
-//! one write to the read log, whose records join the trail in bulk a moment later. It does not
+//! Read records are group-committed: on PostgreSQL one writer task appends the records of every
+//! call waiting at that moment in one transaction, and each call goes on once it committed, so a
+//! read costs a share of one commit instead of a commit of its own; on SQLite each call writes
+//! its records to the read log itself (one `write`), and they join the trail in bulk a moment
+//! later (where the log cannot be used, they go through the writer task). It does not
 //! wait for the disk's flush, which follows (`AuditStore::append_audit`): a crash of the process
 //! loses no record of an answered read; a power loss may lose the records of the reads answered
 //! in the last moments.
@@ -34,6 +35,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Where the gate sends the audit records of each call: the queue of the group-commit writer.
 #[derive(Clone)]
 pub struct AuditSink {
+    /// For the appends the store makes at once (`AuditStore::append_audit_now`).
+    store: Arc<dyn Store>,
     /// Unbounded, yet bounded by the calls in flight (`--max-in-flight`): each waits for its
     /// answer.
     queue: mpsc::UnboundedSender<Pending>,
@@ -154,12 +157,18 @@ impl AuditSink {
     /// Starts the writer that appends to `store` (a task on the current tokio runtime).
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (queue, pending) = mpsc::unbounded_channel();
-        tokio::spawn(write_batches(store, pending));
-        Self { queue }
+        tokio::spawn(write_batches(store.clone(), pending));
+        Self { store, queue }
     }
 
-    /// Appends the records of one call; returns once the transaction holding them committed.
+    /// Appends the records of one call; returns once they are kept (see
+    /// `AuditStore::append_audit`). Where the store can append at once (SQLite's read log: one
+    /// `write`), the call does it itself: at a few calls in flight the writer task's batches
+    /// held one record, and handing it over and back cost the read two wake-ups.
     async fn append(&self, entries: Vec<AuditEntry>) -> Result<(), String> {
+        if let Some(appended) = self.store.append_audit_now(&entries) {
+            return appended.map_err(|e| e.to_string());
+        }
         let stopped = || "the audit writer has stopped".to_owned();
         let (committed, answer) = oneshot::channel();
         self.queue

@@ -436,6 +436,13 @@ pub trait AuditStore: Send + Sync {
     /// loses only the newest records, a tail of the chain, never one in the middle.
     async fn append_audit(&self, entries: &[AuditEntry]) -> StoreResult<()>;
 
+    /// [`AuditStore::append_audit`] at once on the calling thread, where the backend can do it
+    /// without waiting (SQLite's open read log: one `write`); `None` where it cannot, and the
+    /// caller goes the async way. Saves a read the hand-off to a writer task and back.
+    fn append_audit_now(&self, _entries: &[AuditEntry]) -> Option<StoreResult<()>> {
+        None
+    }
+
     /// Records of the given cases after `after`, in sequence order, at most `limit`.
     async fn audit_of_cases(
         &self,
@@ -862,16 +869,14 @@ pub(crate) mod sqlite_impl {
             if entries.is_empty() {
                 return Ok(());
             }
-            if let Some(log) = &self.read_log {
-                if log.is_unopened() {
-                    let _writing = self.writing().await;
-                    self.open_read_log()?;
-                }
-                if log.append(Utc::now(), entries)? {
-                    log.flush_soon();
-                    self.ingest_soon();
-                    return Ok(());
-                }
+            if let Some(log) = &self.read_log
+                && log.is_unopened()
+            {
+                let _writing = self.writing().await;
+                self.open_read_log()?;
+            }
+            if let Some(appended) = self.append_audit_now(entries) {
+                return appended;
             }
             // From reading the chain's head to the insert, every other writer of this process
             // stays out, whichever connection appends.
@@ -885,6 +890,23 @@ pub(crate) mod sqlite_impl {
             drop(writing);
             self.flush_soon();
             Ok(())
+        }
+
+        fn append_audit_now(&self, entries: &[AuditEntry]) -> Option<StoreResult<()>> {
+            let log = self.read_log.as_ref()?;
+            if entries.is_empty() {
+                return Some(Ok(()));
+            }
+            match log.append(Utc::now(), entries) {
+                Ok(true) => {
+                    log.flush_soon();
+                    self.ingest_soon();
+                    Some(Ok(()))
+                }
+                // Not open (yet, or any more), or too much waits: the async way decides.
+                Ok(false) => None,
+                Err(err) => Some(Err(err)),
+            }
         }
 
         async fn audit_of_cases(

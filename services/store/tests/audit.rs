@@ -367,3 +367,36 @@ async fn read_records_left_in_the_read_log_by_a_crash_join_the_trail_once() {
         store.close().await;
     }
 }
+
+/// Where the store can keep a read's records without waiting (SQLite's open read log), it does so
+/// on the calling thread; elsewhere it says so, and the records go the async way. Either way they
+/// are in the trail, in order, when it is read.
+#[tokio::test]
+async fn read_records_are_kept_at_once_where_the_read_log_is_open() {
+    for (store, url, _dir) in stores().await {
+        let backend = &url[..url.find(':').unwrap()];
+        let now = store.append_audit_now(&[entry("a", "read")]);
+        if backend == "sqlite" {
+            assert!(matches!(now, Some(Ok(()))), "{backend}: {now:?}");
+        } else {
+            assert!(now.is_none(), "{backend}: {now:?}");
+            store.append_audit(&[entry("a", "read")]).await.unwrap();
+        }
+        store.append_audit(&[entry("b", "read")]).await.unwrap();
+        let chain = store.audit_chain(0, 10).await.unwrap();
+        let cases: Vec<_> = chain.iter().map(|r| r.entry.case_id.clone()).collect();
+        assert_eq!(cases, [Some("a".into()), Some("b".into())], "{backend}");
+        assert!(verify_chain(&ChainHead::default(), &chain).is_ok());
+
+        // A closed store keeps nothing at once, and the async way fails.
+        store.close().await;
+        assert!(
+            store.append_audit_now(&[entry("c", "read")]).is_none(),
+            "{backend}"
+        );
+        assert!(
+            store.append_audit(&[entry("c", "read")]).await.is_err(),
+            "{backend}"
+        );
+    }
+}

@@ -223,8 +223,12 @@ async fn rpc(args: RpcArgs) -> anyhow::Result<()> {
         for _ in 0..args.connections.max(1) {
             echo_channels.push(daemon::connect(&echo.addr.to_string()).await?);
         }
-        let echo_phase = phase("echo ceiling", echo::workload(echo_channels), closed).await;
-        drop(echo);
+        let echo_phase = phase(
+            "echo ceiling",
+            echo::workload(echo_channels.clone()),
+            closed,
+        )
+        .await;
         let reads = phase(
             "kia reads",
             mix::workload(fixture.clone(), &mix::target_reads()),
@@ -241,6 +245,10 @@ async fn rpc(args: RpcArgs) -> anyhow::Result<()> {
             half,
         )
         .await;
+        // The same schedule against the echo server: the tail that the machine and the load
+        // generator add to any server at that rate, next to which kia's is read.
+        let echo_half = phase("echo at the same rate", echo::workload(echo_channels), half).await;
+        drop(echo);
 
         let scratch = tempfile::tempdir()?;
         let ceiling_url = match &args.database_url {
@@ -277,10 +285,11 @@ async fn rpc(args: RpcArgs) -> anyhow::Result<()> {
             &echo_phase,
             &reads,
             &reads_half,
+            &echo_half,
             &raw_phase,
             &writes,
         ));
-        phases.extend([echo_phase, reads, reads_half, raw_phase, writes]);
+        phases.extend([echo_phase, reads, reads_half, echo_half, raw_phase, writes]);
     }
 
     let pace = match args.rate {

@@ -15,6 +15,8 @@ pub struct Ratios {
     pub reads_vs_echo: f64,
     /// Worst p99 of the read calls when sent at half the read throughput, on schedule.
     pub reads_p99_ms_at_half_load: f64,
+    /// The echo server's p99 on the same schedule: what the machine and the load generator add.
+    pub echo_p99_ms_at_half_load: f64,
     pub raw_writes_per_s: f64,
     pub durable_writes_per_s: f64,
     /// Durable writes (create case, update plan activity) per second / raw commits per second.
@@ -26,6 +28,7 @@ impl Ratios {
         echo: &PhaseStats,
         reads: &PhaseStats,
         reads_half: &PhaseStats,
+        echo_half: &PhaseStats,
         raw: &PhaseStats,
         writes: &PhaseStats,
     ) -> Self {
@@ -39,6 +42,7 @@ impl Ratios {
                 .iter()
                 .map(|c| c.p99_ms)
                 .fold(0.0, f64::max),
+            echo_p99_ms_at_half_load: echo_half.total.p99_ms,
             raw_writes_per_s: raw.total.throughput,
             durable_writes_per_s: writes.total.throughput,
             writes_vs_raw: share(writes.total.throughput, raw.total.throughput),
@@ -140,8 +144,8 @@ impl RpcReport {
             );
             let _ = writeln!(
                 out,
-                "  reads p99 at half load  {:>6.2} ms",
-                r.reads_p99_ms_at_half_load
+                "  reads p99 at half load  {:>6.2} ms   (echo on the same schedule: {:.2} ms)",
+                r.reads_p99_ms_at_half_load, r.echo_p99_ms_at_half_load
             );
             let _ = writeln!(
                 out,
