@@ -32,7 +32,8 @@ use crate::identity::{Identity, OrganizationKind};
 /// The metadata key a caller may set to name its request in the audit trail.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// Where the gate sends the audit records of each call: the queue of the group-commit writer.
+/// Where the gate sends the audit records of each call: the store at once where it can keep them
+/// so, else the queue of the group-commit writer.
 #[derive(Clone)]
 pub struct AuditSink {
     /// For the appends the store makes at once (`AuditStore::append_audit_now`).
