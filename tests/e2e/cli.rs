@@ -1129,16 +1129,24 @@ async fn completions_and_help() {
 /// open-loop phases keep their schedule, and the ratios and the daemon's figures are reported.
 #[tokio::test]
 async fn the_rpc_bench_measures_every_phase_and_reports_the_ratios() {
-    let config_home = tempfile::tempdir().unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kia"))
-        .args(["bench", "rpc", "--spawn", "--ceiling", "--cases", "4"])
-        .args(["--duration", "0.5", "--warmup", "0", "--output", "json"])
-        .env("KIA_DEV_IDENTITY", VEJLE)
-        .env("XDG_CONFIG_HOME", config_home.path())
-        .env_remove("KIA_TOKEN")
-        .output()
-        .await
-        .unwrap();
+    // The server named is ignored with --spawn.
+    let out = kia_at(
+        "http://127.0.0.1:1",
+        VEJLE,
+        &[
+            "bench",
+            "rpc",
+            "--spawn",
+            "--ceiling",
+            "--cases",
+            "4",
+            "--duration",
+            "0.5",
+            "--warmup",
+            "0",
+        ],
+    )
+    .await;
     assert!(
         out.status.success(),
         "{}",
